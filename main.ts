@@ -1,0 +1,120 @@
+/**
+ * ferry: an FTP server and client in one program. This file is only the
+ * command tree; each command's work lives in its own module, and this is the
+ * one place that exits.
+ *
+ * @module
+ */
+
+import { Command, CommanderError } from "commander";
+import { serve } from "./server/serve_command.ts";
+import {
+  addUser,
+  changePassword,
+  listUsers,
+  readPassword,
+  removeUser,
+  UserCommandError,
+} from "./server/user_command.ts";
+import { StartupError } from "./server/server.ts";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function buildProgram(): Command {
+  const program = new Command("ferry")
+    .description("An FTP server and client in one program.")
+    .version("0.1.0")
+    .exitOverride()
+    .showHelpAfterError();
+
+  program.command("serve")
+    .description("Run the FTP server in the foreground (Ctrl-C stops it).")
+    .option(
+      "--host <addr>",
+      "address to listen on; repeat for several (default: 127.0.0.1 and ::1)",
+      collect,
+      [],
+    )
+    .option("--port <port>", "control port (0 picks a free one)", "2121")
+    .option("--root <dir>", "directory to serve; users' homes are inside it", "./srv")
+    .option("--credentials <file>", "credentials file", "./credentials.txt")
+    .option("--anonymous", "allow anonymous read-only logins (user anonymous or ftp)")
+    .option("--pasv-ports <low-high>", "passive data ports to use, e.g. 50000-50999")
+    .option("--pasv-address <ipv4>", "address announced in PASV replies (for NAT)")
+    .option("--idle-timeout <seconds>", "close idle control connections after this long", "300")
+    .option("--data-timeout <seconds>", "give up on a data connection after this long", "30")
+    .action(serve);
+
+  const user = program.command("user").description(
+    "Manage the virtual users in the credentials file.",
+  );
+  const credentialsOption = [
+    "--credentials <file>",
+    "credentials file",
+    "./credentials.txt",
+  ] as const;
+  user.command("add <name>")
+    .description("Add a user; the password is asked for (or read from stdin).")
+    .option(...credentialsOption)
+    .option("--home <dir>", "home directory inside the served root", "/")
+    .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
+    .option("--password-stdin", "read the password from stdin")
+    .action(async (name: string, options) => {
+      const password = await readPassword({ stdin: options.passwordStdin ?? false });
+      const record = await addUser(name, password, options);
+      console.log(
+        `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
+      );
+    });
+  user.command("passwd <name>")
+    .description("Change a user's password.")
+    .option(...credentialsOption)
+    .option("--password-stdin", "read the password from stdin")
+    .action(async (name: string, options) => {
+      const password = await readPassword({ stdin: options.passwordStdin ?? false });
+      await changePassword(name, password, options);
+      console.log(`Changed the password of ${name}`);
+    });
+  user.command("remove <name>")
+    .description("Remove a user.")
+    .option(...credentialsOption)
+    .action(async (name: string, options) => {
+      await removeUser(name, options);
+      console.log(`Removed user ${name}`);
+    });
+  user.command("list")
+    .description("List the users.")
+    .option(...credentialsOption)
+    .action(async (options) => {
+      for (const record of await listUsers(options)) {
+        console.log(`${record.name}\t${record.home}\t${record.permissions}`);
+      }
+    });
+  return program;
+}
+
+/** Exit codes of the CLI. */
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
+
+async function main(args: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(args, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (
+      error instanceof UserCommandError || error instanceof StartupError ||
+      error instanceof RangeError
+    ) {
+      console.error(`ferry: ${error.message}`);
+      return error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    console.error(`ferry: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_FAILURE;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,186 @@
+/**
+ * FTP command lines (RFC 959 §4.1, §5.3): splitting the control stream into
+ * lines with Telnet sequences dropped and a length cap, parsing a line into a
+ * verb and an argument, and formatting commands for the client.
+ *
+ * @module
+ */
+
+/** A parsed command: the upper-case verb and the raw argument ("" if none). */
+export interface Command {
+  verb: string;
+  argument: string;
+}
+
+/** What {@linkcode CommandLineReader.push} yields: a complete line, or notice of an overlong one. */
+export type LineEvent =
+  | { kind: "line"; bytes: Uint8Array }
+  | { kind: "overlong" };
+
+const IAC = 255;
+const SB = 250;
+const SE = 240;
+const WILL = 251;
+const DONT = 254;
+const LF = 10;
+const CR = 13;
+
+/** Options for {@linkcode CommandLineReader}. */
+export interface CommandLineReaderOptions {
+  /**
+   * Longest line accepted, in bytes, without its CRLF. Longer lines are
+   * discarded up to the next LF and reported as `overlong`, so a peer that
+   * never sends LF cannot make the reader buffer without bound.
+   * @default {4096}
+   */
+  maxLineLength?: number;
+}
+
+/**
+ * Splits the bytes of a control connection into lines. Telnet commands
+ * (IAC sequences, RFC 854) are dropped, `IAC IAC` becomes one 255 byte, and
+ * lines end at LF with an optional CR before it.
+ *
+ * @example
+ * ```ts
+ * const reader = new CommandLineReader();
+ * reader.push(new TextEncoder().encode("NOOP\r\nQU")); // one line, "NOOP"
+ * ```
+ */
+export class CommandLineReader {
+  readonly #max: number;
+  #line: Uint8Array;
+  #length = 0;
+  #discarding = false;
+  /** Telnet state: 0 data, 1 after IAC, 2 after IAC WILL/WONT/DO/DONT, 3 in SB, 4 in SB after IAC. */
+  #telnet = 0;
+
+  /** Creates a reader with the given line cap. */
+  constructor(options: CommandLineReaderOptions = {}) {
+    this.#max = options.maxLineLength ?? 4096;
+    this.#line = new Uint8Array(Math.min(this.#max + 1, 256));
+  }
+
+  /** Bytes held for an unfinished line. */
+  get buffered(): number {
+    return this.#length;
+  }
+
+  /** Consumes a chunk and returns the events it completes, in order. */
+  push(chunk: Uint8Array): LineEvent[] {
+    const events: LineEvent[] = [];
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      switch (this.#telnet) {
+        case 1:
+          if (byte === IAC) {
+            this.#telnet = 0;
+            this.#append(byte);
+          } else if (byte >= WILL && byte <= DONT) this.#telnet = 2;
+          else if (byte === SB) this.#telnet = 3;
+          else this.#telnet = 0;
+          continue;
+        case 2:
+          this.#telnet = 0;
+          continue;
+        case 3:
+          if (byte === IAC) this.#telnet = 4;
+          continue;
+        case 4:
+          this.#telnet = byte === SE ? 0 : 3;
+          continue;
+      }
+      if (byte === IAC) {
+        this.#telnet = 1;
+      } else if (byte === LF) {
+        if (this.#discarding) {
+          this.#discarding = false;
+          events.push({ kind: "overlong" });
+        } else {
+          let end = this.#length;
+          if (end > 0 && this.#line[end - 1] === CR) end--;
+          events.push({ kind: "line", bytes: this.#line.slice(0, end) });
+        }
+        this.#length = 0;
+      } else {
+        this.#append(byte);
+      }
+    }
+    return events;
+  }
+
+  #append(byte: number): void {
+    if (this.#discarding) return;
+    if (this.#length >= this.#max + 1) {
+      // One byte of slack for the CR before LF; anything beyond is overlong.
+      this.#discarding = true;
+      this.#length = 0;
+      return;
+    }
+    if (this.#length === this.#line.length) {
+      const grown = new Uint8Array(Math.min(this.#line.length * 2, this.#max + 1));
+      grown.set(this.#line);
+      this.#line = grown;
+    }
+    this.#line[this.#length++] = byte;
+  }
+}
+
+/** Why a line could not be parsed as a command. */
+export type CommandParseFailure = "empty" | "bad-verb" | "bad-encoding" | "bad-character";
+
+/** The result of {@linkcode parseCommand}. */
+export type ParsedCommand =
+  | { ok: true; command: Command }
+  | { ok: false; reason: CommandParseFailure };
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Parses one command line (without its CRLF) into a verb and an argument.
+ * The verb is 3 or 4 letters, case-insensitive; the argument is everything
+ * after the first space, kept verbatim so names with spaces work. Text must be
+ * UTF-8 (RFC 2640); CR or NUL inside the line is refused.
+ *
+ * @example
+ * ```ts
+ * parseCommand("stor my file.txt");
+ * // { ok: true, command: { verb: "STOR", argument: "my file.txt" } }
+ * ```
+ */
+export function parseCommand(line: Uint8Array | string): ParsedCommand {
+  let text: string;
+  if (typeof line === "string") {
+    text = line;
+  } else {
+    try {
+      text = utf8.decode(line);
+    } catch {
+      return { ok: false, reason: "bad-encoding" };
+    }
+  }
+  if (text.trim() === "") return { ok: false, reason: "empty" };
+  if (/[\r\n\0]/.test(text)) return { ok: false, reason: "bad-character" };
+  const space = text.indexOf(" ");
+  const verb = (space < 0 ? text : text.slice(0, space)).toUpperCase();
+  if (!/^[A-Z]{3,4}$/.test(verb)) return { ok: false, reason: "bad-verb" };
+  const argument = space < 0 ? "" : text.slice(space + 1);
+  return { ok: true, command: { verb, argument } };
+}
+
+/**
+ * Formats a command for the wire, CRLF-terminated. Refuses CR, LF and NUL
+ * in the verb or argument, which would let a caller inject a second command.
+ *
+ * @example
+ * ```ts
+ * formatCommand("RETR", "a b.txt"); // "RETR a b.txt\r\n"
+ * ```
+ */
+export function formatCommand(verb: string, argument?: string): string {
+  if (!/^[A-Za-z]{3,4}$/.test(verb)) throw new TypeError(`Invalid FTP verb "${verb}"`);
+  if (argument !== undefined && /[\r\n\0]/.test(argument)) {
+    throw new TypeError("Command argument contains CR, LF or NUL");
+  }
+  return argument === undefined || argument === "" ? `${verb}\r\n` : `${verb} ${argument}\r\n`;
+}

@@ -1,0 +1,59 @@
+/**
+ * The server's settings, with their defaults.
+ *
+ * @module
+ */
+
+/** Everything `ferry serve` can be told. */
+export interface ServerConfig {
+  /** Addresses to listen on. */
+  hosts: string[];
+  /** The control port (0 picks a free one). */
+  port: number;
+  /** The served root directory; users' homes are inside it. */
+  root: string;
+  /** The credentials file. */
+  credentials: string;
+  /** Allow anonymous read-only logins (RFC 1635). */
+  anonymous: boolean;
+  /** Passive ports to choose from, inclusive; any free port when absent. */
+  pasvPorts?: [number, number];
+  /** The IPv4 address PASV replies announce (for NAT); the control connection's local address when absent. */
+  pasvAddress?: string;
+  /** Close a control connection idle this long, in milliseconds. */
+  idleTimeoutMs: number;
+  /** Give up on a data connection that does not connect or stalls this long, in milliseconds. */
+  dataTimeoutMs: number;
+  /** The longest command line accepted, in bytes. */
+  maxLineLength: number;
+}
+
+/** The defaults `ferry serve` starts with. */
+export const DEFAULT_CONFIG: ServerConfig = {
+  hosts: ["127.0.0.1", "::1"],
+  port: 2121,
+  root: "./srv",
+  credentials: "./credentials.txt",
+  anonymous: false,
+  idleTimeoutMs: 300_000,
+  dataTimeoutMs: 30_000,
+  maxLineLength: 4096,
+};
+
+/**
+ * Parses a `--pasv-ports` value such as "50000-50999".
+ *
+ * @example
+ * ```ts
+ * parsePortRange("50000-50999"); // [50000, 50999]
+ * ```
+ */
+export function parsePortRange(text: string): [number, number] {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  const low = Number(match?.[1]);
+  const high = Number(match?.[2]);
+  if (!match || low < 1 || high > 65535 || low > high) {
+    throw new RangeError(`Invalid port range "${text}", expected LOW-HIGH within 1-65535`);
+  }
+  return [low, high];
+}

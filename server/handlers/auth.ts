@@ -1,0 +1,54 @@
+/**
+ * Login and logout: USER, PASS, ACCT, QUIT.
+ *
+ * @module
+ */
+
+import { ReplyCode } from "../../protocol/reply.ts";
+import type { HandlerReply } from "../commands.ts";
+import type { Session } from "../session.ts";
+
+/** USER: starts a login; the reply never tells whether the user exists. */
+export function user(session: Session, name: string): Promise<HandlerReply> {
+  session.storage = undefined;
+  session.permissions = "";
+  session.cwd = "/";
+  const anonymous = session.context.authenticator.isAnonymousName(name);
+  return Promise.resolve({
+    code: ReplyCode.NeedPassword,
+    text: anonymous
+      ? "Anonymous login ok, send your e-mail address as password."
+      : "Password required.",
+    detail: name,
+  });
+}
+
+/** PASS: checks the password and opens the user's jailed home. */
+export async function pass(session: Session, password: string): Promise<HandlerReply> {
+  const name = session.user ?? "";
+  const record = await session.context.authenticator.authenticate(name, password);
+  if (!record) {
+    session.log("login", { ok: false });
+    return { code: ReplyCode.NotLoggedIn, text: "Login incorrect." };
+  }
+  session.storage = await session.context.openStorage(record.home);
+  session.permissions = record.permissions;
+  session.cwd = "/";
+  session.log("login", { ok: true, home: record.home, perms: record.permissions });
+  return {
+    code: ReplyCode.LoggedIn,
+    text: record.name === "anonymous"
+      ? "Anonymous access granted, restrictions apply."
+      : "Login successful.",
+  };
+}
+
+/** ACCT: accounts are not used. */
+export function acct(): Promise<HandlerReply> {
+  return Promise.resolve({ code: ReplyCode.Superfluous, text: "ACCT not necessary." });
+}
+
+/** QUIT: waits for a running transfer (the dispatcher does), then says goodbye. */
+export function quit(): Promise<HandlerReply> {
+  return Promise.resolve({ code: ReplyCode.Closing, text: "Goodbye.", close: true });
+}

@@ -1,0 +1,146 @@
+/**
+ * Data-connection set-up: PORT and EPRT (active), PASV and EPSV (passive).
+ * Active targets must be the control connection's own peer on an
+ * unprivileged port (no FTP bounce); passive listeners accept only that peer.
+ *
+ * @module
+ */
+
+import { isIPv6 } from "node:net";
+import {
+  formatEpsvReplyText,
+  formatPasvReplyText,
+  type HostPort,
+  parseEprtArgument,
+  parseEpsvArgument,
+  parsePortArgument,
+  UnsupportedProtocolError,
+} from "../../protocol/address.ts";
+import { ReplyCode } from "../../protocol/reply.ts";
+import type { HandlerReply } from "../commands.ts";
+import { ActiveChannel, comparableAddress, PassiveChannel } from "../data_channel.ts";
+import { FtpError } from "../ftp_error.ts";
+import type { Session } from "../session.ts";
+
+function controlFamily(session: Session): 4 | 6 {
+  return isIPv6(comparableAddress(session.localAddress)) ? 6 : 4;
+}
+
+function refuseAfterEpsvAll(session: Session, verb: string): void {
+  if (session.epsvAll) {
+    throw new FtpError(ReplyCode.BadSequence, `${verb} not allowed after EPSV ALL.`);
+  }
+}
+
+function useActive(session: Session, target: HostPort, verb: string): HandlerReply {
+  if (comparableAddress(target.host) !== comparableAddress(session.peerAddress)) {
+    session.log("bounce-refused", { verb, target: target.host });
+    throw new FtpError(
+      ReplyCode.ArgumentSyntaxError,
+      "Data connections go only to the control connection's address.",
+    );
+  }
+  if (target.port < 1024) {
+    throw new FtpError(ReplyCode.ArgumentSyntaxError, "Privileged data ports are refused.");
+  }
+  session.dataChannel?.close();
+  session.dataChannel = new ActiveChannel({
+    hostname: target.host,
+    port: target.port,
+    timeoutMs: session.context.config.dataTimeoutMs,
+  });
+  return { code: ReplyCode.Ok, text: `${verb} command successful.` };
+}
+
+/** PORT (RFC 959): an IPv4 address and port to connect to. */
+export function port(session: Session, argument: string): Promise<HandlerReply> {
+  refuseAfterEpsvAll(session, "PORT");
+  if (controlFamily(session) === 6) {
+    throw new FtpError(ReplyCode.NetworkProtocolNotSupported, "PORT is IPv4 only; use EPRT.");
+  }
+  let target: HostPort;
+  try {
+    target = parsePortArgument(argument.trim());
+  } catch {
+    throw new FtpError(ReplyCode.ArgumentSyntaxError, "Syntax: PORT h1,h2,h3,h4,p1,p2.");
+  }
+  return Promise.resolve(useActive(session, target, "PORT"));
+}
+
+/** EPRT (RFC 2428): an IPv4 or IPv6 address and port to connect to. */
+export function eprt(session: Session, argument: string): Promise<HandlerReply> {
+  refuseAfterEpsvAll(session, "EPRT");
+  let target: HostPort;
+  try {
+    target = parseEprtArgument(argument.trim());
+  } catch (error) {
+    if (error instanceof UnsupportedProtocolError) {
+      throw new FtpError(
+        ReplyCode.NetworkProtocolNotSupported,
+        "Network protocol not supported, use (1,2)",
+      );
+    }
+    throw new FtpError(ReplyCode.ArgumentSyntaxError, "Syntax: EPRT |proto|address|port|.");
+  }
+  return Promise.resolve(useActive(session, target, "EPRT"));
+}
+
+function listen(session: Session): PassiveChannel {
+  session.dataChannel?.close();
+  session.dataChannel = undefined;
+  const { config } = session.context;
+  const channel = PassiveChannel.listen({
+    hostname: comparableAddress(session.localAddress),
+    peerAddress: session.peerAddress,
+    timeoutMs: config.dataTimeoutMs,
+    ...(config.pasvPorts ? { portRange: config.pasvPorts } : {}),
+  });
+  session.dataChannel = channel;
+  return channel;
+}
+
+/** PASV (RFC 959): listens and announces an IPv4 address; on IPv6 connections EPSV is needed. */
+export function pasv(session: Session): Promise<HandlerReply> {
+  refuseAfterEpsvAll(session, "PASV");
+  if (controlFamily(session) === 6) {
+    throw new FtpError(ReplyCode.NetworkProtocolNotSupported, "PASV is IPv4 only; use EPSV.");
+  }
+  const channel = listen(session);
+  const host = session.context.config.pasvAddress ?? comparableAddress(session.localAddress);
+  return Promise.resolve({
+    code: ReplyCode.EnteringPassive,
+    text: formatPasvReplyText({ host, port: channel.port }),
+  });
+}
+
+/** EPSV (RFC 2428): listens and announces only the port; `EPSV ALL` locks the session to EPSV. */
+export function epsv(session: Session, argument: string): Promise<HandlerReply> {
+  let request: ReturnType<typeof parseEpsvArgument>;
+  const family = controlFamily(session);
+  try {
+    request = parseEpsvArgument(argument.trim());
+  } catch (error) {
+    if (error instanceof UnsupportedProtocolError) {
+      throw new FtpError(
+        ReplyCode.NetworkProtocolNotSupported,
+        `Network protocol not supported, use (${family === 6 ? 2 : 1})`,
+      );
+    }
+    throw new FtpError(ReplyCode.ArgumentSyntaxError, "Syntax: EPSV [1|2|ALL].");
+  }
+  if (request.kind === "all") {
+    session.epsvAll = true;
+    return Promise.resolve({ code: ReplyCode.Ok, text: "EPSV ALL ok." });
+  }
+  if (request.kind === "family" && request.family !== family) {
+    throw new FtpError(
+      ReplyCode.NetworkProtocolNotSupported,
+      `Network protocol not supported, use (${family === 6 ? 2 : 1})`,
+    );
+  }
+  const channel = listen(session);
+  return Promise.resolve({
+    code: ReplyCode.EnteringExtendedPassive,
+    text: formatEpsvReplyText(channel.port),
+  });
+}

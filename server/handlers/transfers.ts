@@ -1,0 +1,370 @@
+/**
+ * Commands that use the data connection (RETR, STOR, STOU, APPE, LIST, NLST,
+ * MLSD), and the two that may arrive while one runs (ABOR, STAT).
+ *
+ * @module
+ */
+
+import * as posix from "node:path/posix";
+import { formatListLine } from "../../protocol/listing.ts";
+import { ReplyCode } from "../../protocol/reply.ts";
+import type { HandlerReply } from "../commands.ts";
+import { FtpError } from "../ftp_error.ts";
+import type { Session } from "../session.ts";
+import type { StorageEntry } from "../storage.ts";
+import { receiveFile, sendFile, writeAll } from "../transfer.ts";
+import { mlsxLine } from "./files.ts";
+
+const encoder = new TextEncoder();
+
+function modeName(session: Session): string {
+  return session.transferType === "A" ? "ASCII" : "BINARY";
+}
+
+/**
+ * Sends the preliminary reply and waits for the data connection: 125 if the
+ * client is already connected, 150 otherwise.
+ */
+async function openData(session: Session, signal: AbortSignal, text: string): Promise<Deno.Conn> {
+  const channel = session.dataChannel;
+  if (!channel) {
+    throw new FtpError(ReplyCode.CannotOpenData, "Use PORT, PASV, EPRT or EPSV first.");
+  }
+  await session.preliminary(
+    channel.connected ? ReplyCode.DataAlreadyOpen : ReplyCode.FileStatusOk,
+    text,
+  );
+  if (signal.aborted) throw new FtpError(ReplyCode.TransferAborted, "Transfer aborted.");
+  return await channel.open();
+}
+
+function logTransfer(
+  session: Session,
+  verb: string,
+  path: string,
+  bytes: number,
+  started: number,
+  ok: boolean,
+): void {
+  session.log("transfer", {
+    verb,
+    path,
+    bytes,
+    ms: Math.round(performance.now() - started),
+    type: session.transferType,
+    ok,
+  });
+}
+
+function aborted(signal: AbortSignal, error: unknown): FtpError {
+  if (signal.aborted) return new FtpError(ReplyCode.TransferAborted, "Transfer aborted.");
+  if (error instanceof FtpError) return error;
+  return new FtpError(ReplyCode.TransferAborted, "Data connection closed; transfer aborted.", {
+    cause: error,
+  });
+}
+
+/** RETR: sends a file, from the REST offset if one was given. */
+export async function retr(
+  session: Session,
+  argument: string,
+  signal: AbortSignal,
+): Promise<HandlerReply> {
+  const path = session.resolve(argument);
+  const entry = await session.fs.stat(path);
+  if (entry.type !== "file") throw new FtpError(ReplyCode.FileUnavailable, "Not a regular file.");
+  const offset = session.sequence.offsetFor("RETR");
+  if (offset > entry.size) {
+    throw new FtpError(ReplyCode.InvalidRestart, `Restart offset ${offset} is beyond end of file.`);
+  }
+  const file = await session.fs.openRead(path, offset);
+  const started = performance.now();
+  let bytes = 0;
+  try {
+    const conn = await openData(
+      session,
+      signal,
+      `Opening ${modeName(session)} mode data connection for ${posix.basename(path)} (${
+        entry.size - offset
+      } bytes).`,
+    );
+    try {
+      bytes = await sendFile(file, conn, session.transferType === "A");
+    } catch (error) {
+      throw aborted(signal, error);
+    }
+  } catch (error) {
+    logTransfer(session, "RETR", path, bytes, started, false);
+    throw error;
+  } finally {
+    file.close();
+  }
+  logTransfer(session, "RETR", path, bytes, started, true);
+  return { code: ReplyCode.ClosingData, text: "Transfer complete." };
+}
+
+/** Checks before a data connection opens that an upload to `path` can be created. */
+async function checkUploadTarget(session: Session, path: string): Promise<void> {
+  if (path === "/") throw new FtpError(ReplyCode.FileUnavailable, "Is a directory.");
+  const parent = await session.fs.stat(posix.dirname(path)).catch(() => undefined);
+  if (parent?.type !== "dir") {
+    throw new FtpError(ReplyCode.FileUnavailable, "No such directory.");
+  }
+  const existing = await session.fs.stat(path).catch(() => undefined);
+  if (existing?.type === "dir") throw new FtpError(ReplyCode.FileUnavailable, "Is a directory.");
+}
+
+interface UploadOptions {
+  verb: "STOR" | "APPE" | "STOU";
+  path: string;
+  preliminary: string;
+  openOptions: { offset?: number; append?: boolean; createNew?: boolean };
+}
+
+async function upload(
+  session: Session,
+  signal: AbortSignal,
+  options: UploadOptions,
+): Promise<void> {
+  const { verb, path } = options;
+  await checkUploadTarget(session, path);
+  const conn = await openData(session, signal, options.preliminary);
+  const started = performance.now();
+  let bytes = 0;
+  const file = await session.fs.openWrite(path, options.openOptions);
+  try {
+    bytes = await receiveFile(conn, file, session.transferType === "A");
+  } catch (error) {
+    logTransfer(session, verb, path, bytes, started, false);
+    throw error instanceof FtpError || signal.aborted ? aborted(signal, error) : error;
+  } finally {
+    file.close();
+  }
+  logTransfer(session, verb, path, bytes, started, true);
+}
+
+/** STOR: receives a file, replacing it, or from the REST offset on. */
+export async function stor(
+  session: Session,
+  argument: string,
+  signal: AbortSignal,
+): Promise<HandlerReply> {
+  const path = session.resolve(argument);
+  const offset = session.sequence.offsetFor("STOR");
+  if (offset > 0) {
+    const existing = await session.fs.stat(path).catch(() => undefined);
+    if (!existing || offset > existing.size) {
+      throw new FtpError(
+        ReplyCode.InvalidRestart,
+        `Restart offset ${offset} is beyond end of file.`,
+      );
+    }
+  }
+  await upload(session, signal, {
+    verb: "STOR",
+    path,
+    preliminary: `Ok to send data for ${posix.basename(path)}.`,
+    openOptions: offset > 0 ? { offset } : {},
+  });
+  return { code: ReplyCode.ClosingData, text: "Transfer complete." };
+}
+
+/** APPE: receives data appended to a file (created if missing). */
+export async function appe(
+  session: Session,
+  argument: string,
+  signal: AbortSignal,
+): Promise<HandlerReply> {
+  const path = session.resolve(argument);
+  await upload(session, signal, {
+    verb: "APPE",
+    path,
+    preliminary: `Ok to append data to ${posix.basename(path)}.`,
+    openOptions: { append: true },
+  });
+  return { code: ReplyCode.ClosingData, text: "Transfer complete." };
+}
+
+/** STOU: receives a file under a name that does not exist yet (RFC 1123 "FILE: name"). */
+export async function stou(
+  session: Session,
+  argument: string,
+  signal: AbortSignal,
+): Promise<HandlerReply> {
+  const base = argument.trim() === ""
+    ? session.resolve(`ferry.${crypto.randomUUID().slice(0, 8)}`)
+    : session.resolve(argument);
+  let path = base;
+  for (let suffix = 1; await session.fs.stat(path).then(() => true, () => false); suffix++) {
+    if (suffix > 1000) throw new FtpError(ReplyCode.FileUnavailable, "No unique name found.");
+    path = `${base}.${suffix}`;
+  }
+  const name = posix.basename(path);
+  await upload(session, signal, {
+    verb: "STOU",
+    path,
+    preliminary: `FILE: ${name}`,
+    openOptions: { createNew: true },
+  });
+  return { code: ReplyCode.ClosingData, text: `Transfer complete (unique file name: ${name}).` };
+}
+
+/** The path argument of LIST/NLST/STAT, without the `ls` options (`-la`) some clients send. */
+function listingPath(argument: string): string {
+  let rest = argument.trim();
+  while (/^-[A-Za-z]+(\s+|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z]+\s*/, "");
+  return rest === "" ? "." : rest;
+}
+
+/** The entries to list at `path`: a directory's entries in batches, or a file by itself. */
+async function* entriesAt(
+  session: Session,
+  path: string,
+  directoryOnly = false,
+): AsyncIterable<StorageEntry[]> {
+  const entry = await session.fs.stat(path);
+  if (entry.type !== "dir") {
+    if (directoryOnly) throw new FtpError(ReplyCode.ArgumentSyntaxError, "Not a directory.");
+    yield [entry];
+    return;
+  }
+  yield* session.fs.list(path);
+}
+
+async function* formatBatches(
+  batches: AsyncIterable<StorageEntry[]>,
+  format: (entry: StorageEntry) => string,
+): AsyncIterable<string[]> {
+  for await (const batch of batches) yield batch.map(format);
+}
+
+/** Starts listing before the data connection opens, so a missing path gets 550 without a 150. */
+async function primed<T>(iterable: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (!first.done) yield first.value;
+      while (true) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    },
+  };
+}
+
+async function sendListing(
+  session: Session,
+  signal: AbortSignal,
+  verb: string,
+  path: string,
+  lines: AsyncIterable<string[]>,
+): Promise<HandlerReply> {
+  const ready = await primed(lines);
+  const conn = await openData(session, signal, "Here comes the directory listing.");
+  const started = performance.now();
+  let bytes = 0;
+  try {
+    for await (const batch of ready) {
+      if (batch.length === 0) continue;
+      const data = encoder.encode(batch.join("\r\n") + "\r\n");
+      bytes += data.length;
+      await writeAll(conn, data);
+    }
+  } catch (error) {
+    logTransfer(session, verb, path, bytes, started, false);
+    throw aborted(signal, error);
+  }
+  logTransfer(session, verb, path, bytes, started, true);
+  return { code: ReplyCode.ClosingData, text: "Directory send OK." };
+}
+
+/** LIST: `ls -l` lines for a directory or one file. */
+export function list(
+  session: Session,
+  argument: string,
+  signal: AbortSignal,
+): Promise<HandlerReply> {
+  const path = session.resolve(listingPath(argument));
+  const now = new Date();
+  return sendListing(
+    session,
+    signal,
+    "LIST",
+    path,
+    formatBatches(entriesAt(session, path), (entry) => formatListLine(entry, now)),
+  );
+}
+
+/** NLST: names only. */
+export function nlst(
+  session: Session,
+  argument: string,
+  signal: AbortSignal,
+): Promise<HandlerReply> {
+  const path = session.resolve(listingPath(argument));
+  return sendListing(
+    session,
+    signal,
+    "NLST",
+    path,
+    formatBatches(entriesAt(session, path), (entry) => entry.name),
+  );
+}
+
+/** MLSD (RFC 3659): machine-readable facts for each entry of a directory. */
+export function mlsd(
+  session: Session,
+  argument: string,
+  signal: AbortSignal,
+): Promise<HandlerReply> {
+  const path = session.resolve(argument.trim() === "" ? "." : argument);
+  return sendListing(
+    session,
+    signal,
+    "MLSD",
+    path,
+    formatBatches(entriesAt(session, path, true), (entry) => mlsxLine(session, entry)),
+  );
+}
+
+/** ABOR: stops the running transfer (which answers 426), then answers 226. */
+export async function abor(session: Session): Promise<HandlerReply> {
+  if (await session.abortTransfer()) {
+    return { code: ReplyCode.ClosingData, text: "ABOR command successful." };
+  }
+  session.dataChannel?.close();
+  session.dataChannel = undefined;
+  return { code: ReplyCode.DataOpenNoTransfer, text: "No transfer to abort." };
+}
+
+/** STAT: the session's status, or a listing of a path over the control connection. */
+export async function stat(session: Session, argument: string): Promise<HandlerReply> {
+  if (argument.trim() === "" || session.transferring) {
+    const lines = [
+      "ferry FTP server status:",
+      `Connected to ${session.peerAddress}`,
+      session.user && session.sequence.login === "logged-in"
+        ? `Logged in as ${session.user}`
+        : "Not logged in",
+      `TYPE: ${modeName(session)}, STRUcture: File, MODE: Stream`,
+      session.transferring ? "Transfer in progress" : "No data connection",
+      "End of status",
+    ];
+    return { code: ReplyCode.SystemStatus, text: lines };
+  }
+  if (session.sequence.login !== "logged-in") {
+    throw new FtpError(ReplyCode.NotLoggedIn, "Please login with USER and PASS.");
+  }
+  if (!session.permissions.includes("l")) {
+    throw new FtpError(ReplyCode.FileUnavailable, "Permission denied.");
+  }
+  const path = session.resolve(listingPath(argument));
+  const now = new Date();
+  const lines = await primed(
+    formatBatches(entriesAt(session, path), (entry) => formatListLine(entry, now)),
+  );
+  await session.sendLines(ReplyCode.FileStatus, `Status of ${path}:`, lines);
+  return { code: ReplyCode.FileStatus, text: "End of status." };
+}

@@ -1,0 +1,258 @@
+/**
+ * The jailed disk: virtual paths mapped under one real directory. Every path
+ * is normalized so `..` cannot climb out, and every symlink is resolved with
+ * `realPath` and checked against the jail's root (with the separator
+ * appended), so a link cannot lead outside either.
+ *
+ * @module
+ */
+
+import * as posix from "node:path/posix";
+import { resolveVirtualPath } from "../protocol/virtual_path.ts";
+import type { EntryType } from "../protocol/listing.ts";
+import type { OpenWriteOptions, Storage, StorageEntry, StorageFile } from "./storage.ts";
+
+const LIST_BATCH = 256;
+
+/** Thrown when a path would leave the jail; maps to 550 "Permission denied". */
+function outsideJail(): Deno.errors.PermissionDenied {
+  return new Deno.errors.PermissionDenied("Path leads outside the served directory");
+}
+
+function entryType(info: Deno.FileInfo): EntryType {
+  if (info.isFile) return "file";
+  if (info.isDirectory) return "dir";
+  if (info.isSymlink) return "link";
+  return "other";
+}
+
+function toEntry(name: string, info: Deno.FileInfo, target?: string): StorageEntry {
+  const entry: StorageEntry = {
+    name,
+    type: entryType(info),
+    size: info.size,
+    mtime: info.mtime ?? new Date(0),
+    mode: (info.mode ?? 0o644) & 0o7777,
+    nlink: info.nlink ?? 1,
+    unique: `${(info.dev ?? 0).toString(16)}g${(info.ino ?? 0).toString(16)}`,
+  };
+  if (target !== undefined) entry.target = target;
+  return entry;
+}
+
+class LocalFile implements StorageFile {
+  readonly #file: Deno.FsFile;
+  #closed = false;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  read(buffer: Uint8Array): Promise<number | null> {
+    return this.#file.read(buffer);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < data.length) {
+      written += await this.#file.write(data.subarray(written));
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+  }
+}
+
+/**
+ * A {@linkcode Storage} over one real directory, the jail. Create it with
+ * {@linkcode LocalStorage.open}, which resolves the directory's real path.
+ *
+ * @example
+ * ```ts
+ * const storage = await LocalStorage.open("./srv/alice");
+ * for await (const batch of storage.list("/")) console.log(batch.map((e) => e.name));
+ * ```
+ */
+export class LocalStorage implements Storage {
+  /** The jail's real path, without a trailing separator. */
+  readonly root: string;
+
+  private constructor(root: string) {
+    this.root = root;
+  }
+
+  /** Opens the jail at `directory`, creating it if it does not exist. */
+  static async open(directory: string): Promise<LocalStorage> {
+    await Deno.mkdir(directory, { recursive: true });
+    return new LocalStorage(await Deno.realPath(directory));
+  }
+
+  #inside(real: string): boolean {
+    return real === this.root || real.startsWith(this.root + "/");
+  }
+
+  /** The real path a virtual path names, before any symlink is resolved. */
+  #lexical(path: string): string {
+    const virtual = resolveVirtualPath("/", path);
+    return virtual === "/" ? this.root : this.root + virtual;
+  }
+
+  /** The real path of an existing entry, following symlinks, checked against the jail. */
+  async #existing(path: string): Promise<string> {
+    const real = await Deno.realPath(this.#lexical(path));
+    if (!this.#inside(real)) throw outsideJail();
+    return real;
+  }
+
+  /**
+   * The real path of the entry itself (not what a symlink points at): its
+   * parent is resolved and checked, its name kept. The root has no parent
+   * and cannot be named this way.
+   */
+  async #entry(path: string): Promise<string> {
+    const virtual = resolveVirtualPath("/", path);
+    if (virtual === "/") throw new Deno.errors.PermissionDenied("Cannot change the root");
+    const parent = await this.#existing(posix.dirname(virtual));
+    return `${parent === "/" ? "" : parent}/${posix.basename(virtual)}`;
+  }
+
+  /** Where a write to `path` lands: the entry, or the target of a symlink that stays inside. */
+  async #writable(path: string): Promise<string> {
+    const entry = await this.#entry(path);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(entry);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return entry;
+      throw error;
+    }
+    if (!info.isSymlink) return entry;
+    let target: string;
+    try {
+      target = await Deno.realPath(entry);
+    } catch {
+      throw outsideJail(); // a dangling link: writing would create its target
+    }
+    if (!this.#inside(target)) throw outsideJail();
+    return target;
+  }
+
+  async stat(path: string): Promise<StorageEntry> {
+    const real = await this.#existing(path);
+    const virtual = resolveVirtualPath("/", path);
+    return toEntry(virtual === "/" ? "/" : posix.basename(virtual), await Deno.stat(real));
+  }
+
+  async *list(path: string): AsyncIterable<StorageEntry[]> {
+    const directory = await this.#existing(path);
+    const info = await Deno.stat(directory);
+    if (!info.isDirectory) throw new Deno.errors.NotADirectory("Not a directory");
+    let names: Deno.DirEntry[] = [];
+    for await (const dirEntry of Deno.readDir(directory)) {
+      names.push(dirEntry);
+      if (names.length === LIST_BATCH) {
+        yield await this.#describe(directory, names);
+        names = [];
+      }
+    }
+    if (names.length > 0) yield await this.#describe(directory, names);
+  }
+
+  async #describe(directory: string, dirEntries: Deno.DirEntry[]): Promise<StorageEntry[]> {
+    const described = await Promise.all(
+      dirEntries.map(async (dirEntry) => {
+        const real = `${directory === "/" ? "" : directory}/${dirEntry.name}`;
+        try {
+          const info = await Deno.lstat(real);
+          if (!info.isSymlink) return toEntry(dirEntry.name, info);
+          const target = await Deno.readLink(real).catch(() => "");
+          try {
+            const resolved = await Deno.realPath(real);
+            if (this.#inside(resolved)) return toEntry(dirEntry.name, await Deno.stat(resolved));
+          } catch {
+            // dangling link: shown as a link
+          }
+          return toEntry(dirEntry.name, info, target);
+        } catch {
+          return undefined; // vanished while listing
+        }
+      }),
+    );
+    return described.filter((entry): entry is StorageEntry => entry !== undefined);
+  }
+
+  async openRead(path: string, offset = 0): Promise<StorageFile> {
+    const real = await this.#existing(path);
+    const file = await Deno.open(real, { read: true });
+    try {
+      const info = await file.stat();
+      if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
+      if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return new LocalFile(file);
+  }
+
+  async openWrite(path: string, options: OpenWriteOptions = {}): Promise<StorageFile> {
+    const real = await this.#writable(path);
+    const offset = options.offset ?? 0;
+    const file = await Deno.open(real, {
+      write: true,
+      create: !options.createNew,
+      createNew: options.createNew ?? false,
+      append: options.append ?? false,
+      truncate: !options.append && offset === 0,
+    });
+    try {
+      const info = await file.stat();
+      if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
+      if (offset > 0) {
+        await file.truncate(offset);
+        await file.seek(offset, Deno.SeekMode.Start);
+      }
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return new LocalFile(file);
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await Deno.mkdir(await this.#entry(path));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const real = await this.#entry(path);
+    const info = await Deno.lstat(real);
+    if (!info.isDirectory) throw new Deno.errors.NotADirectory("Not a directory");
+    await Deno.remove(real);
+  }
+
+  async remove(path: string): Promise<void> {
+    const real = await this.#entry(path);
+    const info = await Deno.lstat(real);
+    if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
+    await Deno.remove(real);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const source = await this.#entry(from);
+    await Deno.lstat(source);
+    await Deno.rename(source, await this.#entry(to));
+  }
+
+  async setModified(path: string, time: Date): Promise<void> {
+    const real = await this.#existing(path);
+    const info = await Deno.stat(real);
+    await Deno.utime(real, info.atime ?? time, time);
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await Deno.chmod(await this.#existing(path), mode & 0o7777);
+  }
+}

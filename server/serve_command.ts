@@ -1,0 +1,83 @@
+/**
+ * `ferry serve`: turns command-line options into a {@linkcode ServerConfig},
+ * starts the server, and runs until SIGINT or SIGTERM.
+ *
+ * @module
+ */
+
+import { DEFAULT_CONFIG, parsePortRange, type ServerConfig } from "./config.ts";
+import { FtpServer } from "./server.ts";
+import { isIPv4 } from "node:net";
+
+/** The options `ferry serve` accepts, as commander parses them. */
+export interface ServeOptions {
+  host?: string[];
+  port?: string;
+  root?: string;
+  credentials?: string;
+  anonymous?: boolean;
+  pasvPorts?: string;
+  pasvAddress?: string;
+  idleTimeout?: string;
+  dataTimeout?: string;
+}
+
+function parseInteger(text: string, name: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new RangeError(`Invalid ${name} "${text}", expected an integer ${min}-${max}`);
+  }
+  return value;
+}
+
+/**
+ * Builds the server configuration from `ferry serve` options.
+ *
+ * @example
+ * ```ts
+ * serveConfig({ port: "2121", host: ["127.0.0.1"] }).port; // 2121
+ * ```
+ */
+export function serveConfig(options: ServeOptions): ServerConfig {
+  const config: ServerConfig = {
+    ...DEFAULT_CONFIG,
+    hosts: options.host && options.host.length > 0 ? options.host : DEFAULT_CONFIG.hosts,
+    port: options.port === undefined
+      ? DEFAULT_CONFIG.port
+      : parseInteger(options.port, "port", 0, 65535),
+    root: options.root ?? DEFAULT_CONFIG.root,
+    credentials: options.credentials ?? DEFAULT_CONFIG.credentials,
+    anonymous: options.anonymous ?? false,
+  };
+  if (options.pasvPorts !== undefined) config.pasvPorts = parsePortRange(options.pasvPorts);
+  if (options.pasvAddress !== undefined) {
+    if (!isIPv4(options.pasvAddress)) {
+      throw new RangeError(`Invalid --pasv-address "${options.pasvAddress}", expected IPv4`);
+    }
+    config.pasvAddress = options.pasvAddress;
+  }
+  if (options.idleTimeout !== undefined) {
+    config.idleTimeoutMs = parseInteger(options.idleTimeout, "idle timeout", 1, 86400) * 1000;
+  }
+  if (options.dataTimeout !== undefined) {
+    config.dataTimeoutMs = parseInteger(options.dataTimeout, "data timeout", 1, 86400) * 1000;
+  }
+  return config;
+}
+
+/** Starts the server, prints the ready line, and resolves when a signal has stopped it. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const server = await FtpServer.start(serveConfig(options));
+  console.log(server.describe());
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      console.error("ferry: shutting down");
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  await server.close();
+}

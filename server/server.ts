@@ -1,0 +1,203 @@
+/**
+ * The server: checks its permissions, loads users, listens on every address
+ * and runs one {@linkcode Session} per control connection.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import * as path from "node:path";
+import { Authenticator } from "./auth.ts";
+import type { ServerConfig } from "./config.ts";
+import { LocalStorage } from "./local_storage.ts";
+import { Logger } from "./log.ts";
+import { type ServerContext, Session } from "./session.ts";
+import type { Storage } from "./storage.ts";
+
+/** Thrown when the server cannot start; the message says what to fix. */
+export class StartupError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartupError";
+  }
+}
+
+/** One address the server listens on. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Options for {@linkcode FtpServer.start}. */
+export interface StartOptions {
+  /** Where log lines go. */
+  logger?: Logger;
+}
+
+async function missingPermissions(config: ServerConfig): Promise<string[]> {
+  const checks: [Deno.PermissionDescriptor, string][] = [
+    [{ name: "read", path: config.root }, `--allow-read=${config.root}`],
+    [{ name: "write", path: config.root }, `--allow-write=${config.root}`],
+    [{ name: "read", path: config.credentials }, `--allow-read=${config.credentials}`],
+    ...config.hosts.map((host): [Deno.PermissionDescriptor, string] => [
+      { name: "net", host },
+      `--allow-net=${host}`,
+    ]),
+  ];
+  const missing: string[] = [];
+  for (const [descriptor, flag] of checks) {
+    const status = await Deno.permissions.query(descriptor);
+    if (status.state !== "granted") missing.push(flag);
+  }
+  return missing;
+}
+
+function formatAddress({ host, port }: ListenAddress): string {
+  return `ftp://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * A running FTP server.
+ *
+ * @example
+ * ```ts
+ * const server = await FtpServer.start({ ...DEFAULT_CONFIG, port: 0 });
+ * console.log(server.addresses);
+ * await server.close();
+ * ```
+ */
+export class FtpServer {
+  /** Where the server listens. */
+  readonly addresses: ListenAddress[];
+  /** The served root's real path. */
+  readonly root: string;
+  readonly #listeners: net.Server[];
+  readonly #sessions = new Set<Session>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #logger: Logger;
+
+  private constructor(
+    listeners: net.Server[],
+    addresses: ListenAddress[],
+    root: string,
+    logger: Logger,
+  ) {
+    this.#listeners = listeners;
+    this.addresses = addresses;
+    this.root = root;
+    this.#logger = logger;
+  }
+
+  /** The number of open control connections. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Checks permissions, loads the users and starts listening on every configured host. */
+  static async start(config: ServerConfig, options: StartOptions = {}): Promise<FtpServer> {
+    const logger = options.logger ?? new Logger();
+    const missing = await missingPermissions(config);
+    if (missing.length > 0) {
+      throw new StartupError(
+        `Missing Deno permissions: ${missing.join(" ")} (the server needs them to serve ${
+          path.resolve(config.root)
+        })`,
+      );
+    }
+    let authenticator: Authenticator;
+    try {
+      authenticator = await Authenticator.fromFile(
+        config.credentials,
+        config.anonymous ? { anonymous: { home: "/" } } : {},
+      );
+    } catch (error) {
+      throw new StartupError(
+        `Cannot load credentials: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    let root: string;
+    try {
+      await Deno.mkdir(config.root, { recursive: true });
+      root = await Deno.realPath(config.root);
+    } catch (error) {
+      throw new StartupError(
+        `Cannot use root directory ${config.root}: ${(error as Error).message}`,
+      );
+    }
+    const server = new FtpServer([], [], root, logger);
+    const context: ServerContext = {
+      config,
+      authenticator,
+      log: logger,
+      openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
+    };
+    let port = config.port;
+    const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
+      config.hosts[1] === "::1";
+    for (const host of config.hosts) {
+      try {
+        const listener = await server.#listen(host, port, context);
+        const address = listener.address() as net.AddressInfo;
+        port = address.port;
+        server.#listeners.push(listener);
+        server.addresses.push({ host, port });
+      } catch (error) {
+        if (defaultHosts && host === "::1" && server.addresses.length > 0) {
+          logger.info("listen-skipped", { host, reason: (error as Error).message });
+          continue;
+        }
+        await server.close();
+        throw new StartupError(
+          `Cannot listen on ${formatAddress({ host, port })}: ${(error as Error).message}`,
+        );
+      }
+    }
+    return server;
+  }
+
+  #listen(host: string, port: number, context: ServerContext): Promise<net.Server> {
+    const listener = net.createServer((socket) => this.#accept(socket, context));
+    return new Promise((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen({ host, port, ipv6Only: host.includes(":") }, () => {
+        listener.off("error", reject);
+        listener.on(
+          "error",
+          (error) => this.#logger.info("listener-error", { message: error.message }),
+        );
+        resolve(listener);
+      });
+    });
+  }
+
+  #accept(socket: net.Socket, context: ServerContext): void {
+    const session = new Session(socket, context);
+    this.#sessions.add(session);
+    const running = session.run().finally(() => {
+      this.#sessions.delete(session);
+      this.#running.delete(running);
+    });
+    this.#running.add(running);
+  }
+
+  /** A line naming every address, for the start-up message. */
+  describe(): string {
+    return `ferry listening on ${
+      this.addresses.map(formatAddress).join(", ")
+    } serving ${this.root}`;
+  }
+
+  /** Stops listening, closes every session with 421, and waits for them to end. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#listeners.map((listener) =>
+        new Promise<void>((resolve) => listener.close(() => resolve()))
+      ),
+    );
+    this.#listeners.length = 0;
+    await Promise.all([...this.#sessions].map((session) => session.shutdown()));
+    await Promise.all([...this.#running]);
+  }
+}

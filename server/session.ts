@@ -1,0 +1,353 @@
+/**
+ * One control connection: reads command lines, runs them through the
+ * pre-dispatch pipeline (unknown → 502, sequence → 530/503, argument → 501,
+ * permission → 550), calls the handler, and is the one place that writes
+ * replies to the socket.
+ *
+ * @module
+ */
+
+import type { Socket } from "node:net";
+import { CommandLineReader, type LineEvent, parseCommand } from "../protocol/command.ts";
+import { formatReply, ReplyCode } from "../protocol/reply.ts";
+import { ReplyExchange, SessionSequence } from "../protocol/sequence.ts";
+import { resolveVirtualPath } from "../protocol/virtual_path.ts";
+import { MLST_FACTS } from "../protocol/listing.ts";
+import type { Authenticator } from "./auth.ts";
+import type { ServerConfig } from "./config.ts";
+import type { DataChannel } from "./data_channel.ts";
+import { FtpError, toFtpError } from "./ftp_error.ts";
+import type { Logger, LogValue } from "./log.ts";
+import type { Storage } from "./storage.ts";
+import { COMMANDS, type HandlerReply } from "./commands.ts";
+
+/** What every session shares: settings, users, log and the way to open a user's storage. */
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly authenticator: Authenticator;
+  readonly log: Logger;
+  /** Opens the jailed storage for a home directory (virtual, relative to the served root). */
+  openStorage(home: string): Promise<Storage>;
+}
+
+/** A running transfer: how to stop it and when it is over. */
+interface RunningTransfer {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+const MAX_QUEUED_LINES = 64;
+let nextSessionId = 1;
+
+/**
+ * The state of one control connection and its command loop. Handlers read
+ * and change the public fields; only the session writes to the socket.
+ */
+export class Session {
+  /** A number naming this session in the log. */
+  readonly id: number = nextSessionId++;
+  /** The shared server context. */
+  readonly context: ServerContext;
+  /** The client's address (IPv4-mapped prefix kept as the socket reports it). */
+  readonly peerAddress: string;
+  /** The client's port. */
+  readonly peerPort: number;
+  /** The server address the client connected to. */
+  readonly localAddress: string;
+  /** Login, RNFR and REST sequencing. */
+  readonly sequence: SessionSequence = new SessionSequence();
+  /** The virtual working directory. */
+  cwd = "/";
+  /** The user's jailed storage, once logged in. */
+  storage: Storage | undefined;
+  /** The logged-in user's permission letters. */
+  permissions = "";
+  /** The representation type: "A" (ASCII, the RFC 959 default) or "I" (image). */
+  transferType: "A" | "I" = "A";
+  /** Set by EPSV ALL: every other data-connection setup command is refused. */
+  epsvAll = false;
+  /** The MLSx facts enabled by OPTS MLST. */
+  mlstFacts: Set<string> = new Set(MLST_FACTS);
+  /** The data channel set up by PORT/PASV/EPRT/EPSV and not yet used. */
+  dataChannel: DataChannel | undefined;
+
+  readonly #socket: Socket;
+  readonly #reader: CommandLineReader;
+  readonly #queue: LineEvent[] = [];
+  #wake: (() => void) | undefined;
+  #ended = false;
+  #quitting = false;
+  #transfer: RunningTransfer | undefined;
+  #transferExchange: ReplyExchange | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Wraps an accepted control connection. */
+  constructor(socket: Socket, context: ServerContext) {
+    this.#socket = socket;
+    this.context = context;
+    this.peerAddress = socket.remoteAddress ?? "";
+    this.peerPort = socket.remotePort ?? 0;
+    this.localAddress = socket.localAddress ?? "";
+    this.#reader = new CommandLineReader({ maxLineLength: context.config.maxLineLength });
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
+    socket.on("end", () => this.#end());
+    socket.on("close", () => this.#end());
+    socket.on("error", () => this.#end());
+  }
+
+  /** True while a transfer runs. */
+  get transferring(): boolean {
+    return this.#transfer !== undefined;
+  }
+
+  /** The user name, once given. */
+  get user(): string | undefined {
+    return this.sequence.user;
+  }
+
+  /** Resolves a client's path argument against the working directory. */
+  resolve(path: string): string {
+    return resolveVirtualPath(this.cwd, path);
+  }
+
+  /** The user's storage; throws 530 if not logged in (the pipeline prevents that). */
+  get fs(): Storage {
+    if (!this.storage) throw new FtpError(ReplyCode.NotLoggedIn, "Not logged in.");
+    return this.storage;
+  }
+
+  /** Logs an event with the session's identity. */
+  log(event: string, fields: Record<string, LogValue> = {}): void {
+    this.context.log.info(event, {
+      session: this.id,
+      peer: `${this.peerAddress}:${this.peerPort}`,
+      user: this.sequence.user,
+      ...fields,
+    });
+  }
+
+  /** Sends a preliminary (1xx) reply during a transfer command. */
+  async preliminary(code: number, text: string): Promise<void> {
+    await this.#reply(this.#transferExchange ?? new ReplyExchange("RETR"), code, text);
+  }
+
+  /**
+   * Sends a multi-line reply built from batches of lines, writing each batch
+   * as it comes so a long listing over the control connection never sits in
+   * memory whole. The caller's handler then returns the final line.
+   */
+  async sendLines(code: number, first: string, batches: AsyncIterable<string[]>): Promise<void> {
+    await this.#write(`${code}-${first}\r\n`);
+    for await (const lines of batches) {
+      await this.#write(lines.map((line) => ` ${line.replace(/[\r\n\0]/g, " ")}\r\n`).join(""));
+    }
+  }
+
+  /** Starts the session: greets the client, then reads and runs commands until QUIT or close. */
+  async run(): Promise<void> {
+    this.log("connect");
+    this.#touch();
+    try {
+      await this.#reply(new ReplyExchange(""), ReplyCode.ServiceReady, "ferry FTP server ready.");
+      while (!this.#quitting) {
+        const event = await this.#next();
+        if (!event) break;
+        this.#touch();
+        if (event.kind === "overlong") {
+          await this.#reply(
+            new ReplyExchange("?"),
+            ReplyCode.SyntaxError,
+            "Command line too long.",
+          );
+          continue;
+        }
+        const parsed = parseCommand(event.bytes);
+        if (!parsed.ok) {
+          if (parsed.reason === "empty") continue;
+          const text = parsed.reason === "bad-encoding"
+            ? "Command is not valid UTF-8."
+            : parsed.reason === "bad-character"
+            ? "Command contains a forbidden character."
+            : "Syntax error, command unrecognized.";
+          const code = parsed.reason === "bad-verb" ? 500 : 501;
+          await this.#reply(new ReplyExchange("?"), code, text);
+          continue;
+        }
+        await this.#dispatch(parsed.command.verb, parsed.command.argument);
+      }
+    } catch (error) {
+      this.log("error", { message: String((error as Error)?.message ?? error) });
+    } finally {
+      await this.#close();
+    }
+  }
+
+  /** Closes the session from outside (server shutdown, idle timeout) with a 421 reply. */
+  async shutdown(text = "Service closing control connection."): Promise<void> {
+    if (this.#ended) return;
+    this.#quitting = true;
+    this.#transfer?.controller.abort();
+    await this.#write(formatReply(ReplyCode.ServiceUnavailable, text)).catch(() => {});
+    this.#end();
+  }
+
+  async #dispatch(verb: string, argument: string): Promise<void> {
+    if (this.#transfer && verb !== "ABOR" && verb !== "STAT") await this.#transfer.done;
+    const spec = COMMANDS.get(verb);
+    const exchange = new ReplyExchange(verb);
+    const refuse = (code: number, text: string) => {
+      this.sequence.complete(verb, code);
+      return this.#reply(exchange, code, text);
+    };
+    if (!spec) return refuse(ReplyCode.NotImplemented, `Command ${verb} not implemented.`);
+    const refusal = this.sequence.check(verb);
+    if (refusal) return this.#reply(exchange, refusal.code, refusal.text);
+    if (spec.argument === "required" && argument.trim() === "") {
+      return refuse(ReplyCode.ArgumentSyntaxError, `${verb} needs an argument.`);
+    }
+    if (spec.argument === "none" && argument.trim() !== "") {
+      return refuse(ReplyCode.ArgumentSyntaxError, `${verb} takes no argument.`);
+    }
+    if (spec.permission && !this.permissions.includes(spec.permission)) {
+      return refuse(ReplyCode.FileUnavailable, "Permission denied.");
+    }
+    if (spec.transfer) {
+      this.#startTransfer(verb, argument, spec.handler);
+      return;
+    }
+    await this.#run(exchange, argument, spec.handler, new AbortController().signal);
+  }
+
+  async #run(
+    exchange: ReplyExchange,
+    argument: string,
+    handler: (session: Session, argument: string, signal: AbortSignal) => Promise<HandlerReply>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const verb = exchange.verb;
+    let result: HandlerReply;
+    try {
+      result = await handler(this, argument, signal);
+    } catch (error) {
+      const ftpError = signal.aborted
+        ? new FtpError(ReplyCode.TransferAborted, "Connection closed; transfer aborted.")
+        : toFtpError(error);
+      if (ftpError.code === ReplyCode.LocalError) {
+        this.log("error", { verb, message: String((error as Error)?.message ?? error) });
+      }
+      result = { code: ftpError.code, text: ftpError.message };
+    }
+    this.sequence.complete(verb, result.code, result.detail);
+    await this.#reply(exchange, result.code, result.text);
+    if (verb === "QUIT" || result.close) this.#quitting = true;
+  }
+
+  #startTransfer(
+    verb: string,
+    argument: string,
+    handler: (session: Session, argument: string, signal: AbortSignal) => Promise<HandlerReply>,
+  ): void {
+    const controller = new AbortController();
+    const exchange = new ReplyExchange(verb);
+    this.#transferExchange = exchange;
+    const done = this.#run(exchange, argument, handler, controller.signal).finally(() => {
+      this.dataChannel?.close();
+      this.dataChannel = undefined;
+      this.#transfer = undefined;
+      this.#transferExchange = undefined;
+      this.#touch();
+    });
+    this.#transfer = { controller, done };
+  }
+
+  /** Aborts the running transfer, waiting for its 426 reply; false if none ran. */
+  async abortTransfer(): Promise<boolean> {
+    const transfer = this.#transfer;
+    if (!transfer) return false;
+    transfer.controller.abort();
+    this.dataChannel?.close();
+    await transfer.done;
+    return true;
+  }
+
+  /** The one place replies are written; the exchange checks their order. */
+  async #reply(
+    exchange: ReplyExchange,
+    code: number,
+    text: string | readonly string[],
+  ): Promise<void> {
+    exchange.accept({ code, lines: typeof text === "string" ? [text] : [...text] });
+    await this.#write(formatReply(code, text));
+  }
+
+  #write(text: string): Promise<void> {
+    if (this.#ended || this.#socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const flushed = this.#socket.write(text, () => resolve());
+      if (flushed) resolve();
+    });
+  }
+
+  #receive(chunk: Uint8Array): void {
+    for (const event of this.#reader.push(chunk)) this.#queue.push(event);
+    if (this.#queue.length > MAX_QUEUED_LINES) this.#socket.pause();
+    this.#wake?.();
+  }
+
+  #next(): Promise<LineEvent | undefined> {
+    const event = this.#queue.shift();
+    if (event) {
+      if (this.#queue.length < MAX_QUEUED_LINES / 2 && this.#socket.isPaused()) {
+        this.#socket.resume();
+      }
+      return Promise.resolve(event);
+    }
+    if (this.#ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.#wake = () => {
+        this.#wake = undefined;
+        resolve(this.#next());
+      };
+    });
+  }
+
+  #touch(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.#ended) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.#transfer) return this.#touch();
+      this.log("idle-timeout");
+      this.shutdown("Idle timeout; closing control connection.");
+    }, this.context.config.idleTimeoutMs);
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#idleTimer);
+    this.#wake?.();
+  }
+
+  async #close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    if (this.#transfer) {
+      this.#transfer.controller.abort();
+      this.dataChannel?.close();
+      await this.#transfer.done;
+    }
+    this.dataChannel?.close();
+    this.dataChannel = undefined;
+    this.#ended = true;
+    await new Promise<void>((resolve) => {
+      if (this.#socket.destroyed) return resolve();
+      const timer = setTimeout(resolve, 1000);
+      this.#socket.end(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.#socket.destroy();
+    this.log("disconnect");
+  }
+}
