@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { readReadyLine, startCli } from "./cli_helpers.ts";
+
+const main = new URL("../../main.ts", import.meta.url).pathname;
+
+async function run(args: string[], stdin?: string, permissions = ["--allow-all"]) {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, main, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  });
+  const child = command.spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("ferry --help and every subcommand's --help exit 0 and describe the command", async () => {
+  for (
+    const args of [
+      ["--help"],
+      ["serve", "--help"],
+      ["user", "--help"],
+      ["user", "add", "--help"],
+      ["user", "passwd", "--help"],
+      ["user", "remove", "--help"],
+      ["user", "list", "--help"],
+    ]
+  ) {
+    const result = await run(args);
+    assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+    assert.match(result.stdout, /Usage: ferry/);
+  }
+});
+
+Deno.test("ferry with an unknown option exits 2 with a usage message", async () => {
+  const result = await run(["serve", "--no-such-flag"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown option/);
+});
+
+Deno.test("ferry user add, passwd, list and remove manage the credentials file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/creds.txt`;
+    let result = await run(
+      [
+        "user",
+        "add",
+        "bob",
+        "--password-stdin",
+        "--credentials",
+        file,
+        "--home",
+        "/bob",
+        "--perms",
+        "elr",
+      ],
+      "s3cret\n",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const text = await Deno.readTextFile(file);
+    assert.match(text, /^bob:scrypt\$/m);
+    assert.doesNotMatch(text, /s3cret/);
+    result = await run(["user", "list", "--credentials", file]);
+    assert.equal(result.stdout.trim(), "bob\t/bob\telr");
+    result = await run(["user", "add", "bob", "--password-stdin", "--credentials", file], "x\n");
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /bob/);
+    result = await run(
+      ["user", "passwd", "bob", "--password-stdin", "--credentials", file],
+      "new\n",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.notEqual(await Deno.readTextFile(file), text);
+    result = await run(["user", "remove", "bob", "--credentials", file]);
+    assert.equal(result.code, 0, result.stderr);
+    result = await run(["user", "list", "--credentials", file]);
+    assert.equal(result.stdout.trim(), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ferry serve without read permission on the root says which flag is missing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/creds.txt`, "");
+    const result = await run(
+      ["serve", "--port", "0", "--root", `${dir}/srv`, "--credentials", `${dir}/creds.txt`],
+      undefined,
+      ["--allow-net", `--allow-read=${dir}/creds.txt`],
+    );
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Missing Deno permissions: --allow-read=.*srv/);
+    assert.match(result.stderr, /--allow-write=/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ferry serve with narrowed permissions prints its addresses, serves, and stops on SIGINT", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const creds = `${dir}/creds.txt`;
+    const added = await run(
+      ["user", "add", "demo", "--password-stdin", "--credentials", creds],
+      "demo\n",
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const server = startCli([
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--root",
+      `${dir}/srv`,
+      "--credentials",
+      creds,
+    ], [`--allow-net`, `--allow-read=${dir}`, `--allow-write=${dir}/srv`]);
+    const ready = await readReadyLine(server);
+    const match = /ferry listening on ftp:\/\/127\.0\.0\.1:(\d+) serving (.*)$/.exec(ready);
+    assert.ok(match, ready);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(match[1]) });
+    const buffer = new Uint8Array(1024);
+    const n = await conn.read(buffer);
+    assert.match(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), /^220 /);
+    conn.close();
+    server.child.kill("SIGINT");
+    const status = await server.child.status;
+    assert.equal(status.code, 0);
+    await server.drained;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
