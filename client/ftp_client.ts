@@ -1,0 +1,571 @@
+/**
+ * The FTP client API: log in, move around, list, transfer. Works with any
+ * standard server: EPSV then PASV for passive mode, EPRT then PORT for
+ * active mode, MLSD/MLST where FEAT offers them and `ls -l` parsing where not.
+ *
+ * @module
+ */
+
+import {
+  formatEprtArgument,
+  formatPortArgument,
+  parseEpsvReply,
+  parsePasvReply,
+} from "../protocol/address.ts";
+import {
+  type ListingEntry,
+  parseListLine,
+  parseMlsxLine,
+  parseMlsxTime,
+} from "../protocol/listing.ts";
+import { type Reply, replyKind } from "../protocol/reply.ts";
+import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
+import { unquotePath } from "../protocol/virtual_path.ts";
+import { ControlConnection } from "./control_connection.ts";
+import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
+
+/** How to reach and log in to a server. */
+export interface FtpConnectOptions {
+  host: string;
+  /** @default {21} */
+  port?: number;
+  /** @default {"anonymous"} */
+  user?: string;
+  /** @default {"anonymous@"} */
+  password?: string;
+  /** Use active mode (EPRT, then PORT) instead of passive (EPSV, then PASV). */
+  active?: boolean;
+  /**
+   * Connect and reply timeout, in milliseconds.
+   * @default {30000}
+   */
+  timeoutMs?: number;
+  /** Receives the control dialogue, passwords masked (for `-v`). */
+  onDialogue?: (line: string) => void;
+}
+
+/** A remote directory entry, from MLSD/MLST or a parsed `ls -l` line. */
+export type RemoteEntry = ListingEntry;
+
+/** Options for one transfer. */
+export interface TransferOptions {
+  /** Start at this byte offset (REST). */
+  offset?: number;
+  /**
+   * Representation type: "I" moves bytes as they are, "A" converts line endings.
+   * @default {"I"}
+   */
+  type?: "A" | "I";
+  /** Called with the running byte count. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** Options for an upload. */
+export interface UploadOptions extends TransferOptions {
+  /** APPE instead of STOR. */
+  append?: boolean;
+}
+
+interface DataSetup {
+  connection(): Promise<Deno.Conn>;
+  close(): void;
+}
+
+const BUFFER_SIZE = 1 << 20;
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await conn.write(data.subarray(written));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ClientError(message, ExitCode.Connect)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function stripMapped(address: string): string {
+  return address.toLowerCase().startsWith("::ffff:") && address.includes(".")
+    ? address.slice(7)
+    : address;
+}
+
+/**
+ * A logged-in FTP session.
+ *
+ * @example
+ * ```ts
+ * const client = await FtpClient.connect({ host: "127.0.0.1", port: 2121, user: "demo", password: "demo" });
+ * console.log(await client.list("/"));
+ * await client.quit();
+ * ```
+ */
+export class FtpClient {
+  /** The FEAT lines the server offered, keyed by upper-case feature name. */
+  readonly features: Map<string, string> = new Map();
+  readonly #control: ControlConnection;
+  readonly #options: FtpConnectOptions;
+  #type: "A" | "I" | undefined;
+  #epsvFailed = false;
+  #eprtFailed = false;
+  #active: boolean;
+
+  private constructor(control: ControlConnection, options: FtpConnectOptions) {
+    this.#control = control;
+    this.#options = options;
+    this.#active = options.active ?? false;
+  }
+
+  /** Connects, logs in and reads the server's features. */
+  static async connect(options: FtpConnectOptions): Promise<FtpClient> {
+    const controlOptions = {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      ...(options.onDialogue ? { onDialogue: options.onDialogue } : {}),
+    };
+    const { connection, greeting } = await ControlConnection.connect(
+      options.host,
+      options.port ?? 21,
+      controlOptions,
+    );
+    const client = new FtpClient(connection, options);
+    try {
+      if (greeting.code !== 220) throw new FtpReplyError("connect", greeting, ExitCode.Connect);
+      await client.login(options.user ?? "anonymous", options.password ?? "anonymous@");
+      await client.#readFeatures();
+      if (client.features.has("UTF8")) await connection.request("OPTS", "UTF8 ON");
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** Whether data connections are made in active mode. */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  set active(value: boolean) {
+    this.#active = value;
+  }
+
+  /** Logs in with USER/PASS (ACCT is not supported). */
+  async login(user: string, password: string): Promise<void> {
+    let reply = await this.#control.request("USER", user);
+    if (reply.code === 331) reply = await this.#control.request("PASS", password);
+    if (reply.code !== 230 && reply.code !== 202) throw new FtpReplyError("PASS", reply);
+  }
+
+  async #readFeatures(): Promise<void> {
+    const reply = await this.#control.request("FEAT");
+    if (reply.code !== 211) return;
+    for (const line of reply.lines.slice(1, -1)) {
+      const text = line.trim();
+      if (text === "") continue;
+      const space = text.indexOf(" ");
+      const name = (space < 0 ? text : text.slice(0, space)).toUpperCase();
+      this.features.set(name, space < 0 ? "" : text.slice(space + 1));
+    }
+  }
+
+  /** Sends a command and returns its reply, throwing on 4xx/5xx. */
+  async command(verb: string, argument?: string): Promise<Reply> {
+    const reply = await this.#control.request(verb, argument);
+    if (reply.code >= 400) throw new FtpReplyError(verb, reply);
+    return reply;
+  }
+
+  /** Sends a raw command line (QUOTE) and returns whatever the server answered. */
+  quote(line: string): Promise<Reply> {
+    const trimmed = line.trim();
+    const space = trimmed.indexOf(" ");
+    return this.#control.request(
+      space < 0 ? trimmed : trimmed.slice(0, space),
+      space < 0 ? undefined : trimmed.slice(space + 1),
+    );
+  }
+
+  /** Sets the representation type, skipping the command if it is already set. */
+  async setType(type: "A" | "I"): Promise<void> {
+    if (this.#type === type) return;
+    await this.command("TYPE", type);
+    this.#type = type;
+  }
+
+  /** The current remote directory. */
+  async pwd(): Promise<string> {
+    const reply = await this.command("PWD");
+    const path = unquotePath(reply.lines.join(" "));
+    if (path === undefined) {
+      throw new ClientError("Cannot read the directory from the PWD reply", ExitCode.Protocol);
+    }
+    return path;
+  }
+
+  /** Changes the remote directory. */
+  async cd(path: string): Promise<void> {
+    await this.command("CWD", path);
+  }
+
+  /** Makes a remote directory. */
+  async mkdir(path: string): Promise<void> {
+    await this.command("MKD", path);
+  }
+
+  /** Removes an empty remote directory. */
+  async rmdir(path: string): Promise<void> {
+    await this.command("RMD", path);
+  }
+
+  /** Deletes a remote file. */
+  async remove(path: string): Promise<void> {
+    await this.command("DELE", path);
+  }
+
+  /** Renames a remote file or directory. */
+  async rename(from: string, to: string): Promise<void> {
+    const reply = await this.#control.request("RNFR", from);
+    if (reply.code !== 350) throw new FtpReplyError("RNFR", reply);
+    await this.command("RNTO", to);
+  }
+
+  /** A file's size in bytes (binary), or undefined if the server cannot tell. */
+  async size(path: string): Promise<number | undefined> {
+    await this.setType("I");
+    const reply = await this.#control.request("SIZE", path);
+    if (reply.code !== 213) return undefined;
+    const size = Number(reply.lines.at(-1)?.trim());
+    return Number.isSafeInteger(size) ? size : undefined;
+  }
+
+  /** A file's modification time, or undefined if the server cannot tell. */
+  async modified(path: string): Promise<Date | undefined> {
+    const reply = await this.#control.request("MDTM", path);
+    if (reply.code !== 213) return undefined;
+    try {
+      return parseMlsxTime(reply.lines.at(-1)?.trim() ?? "");
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Facts about one remote path: MLST where offered, else SIZE/MDTM for a
+   * file or a CWD probe for a directory. Undefined if it does not exist.
+   */
+  async stat(path: string): Promise<RemoteEntry | undefined> {
+    const name = path.split("/").filter(Boolean).at(-1) ?? "/";
+    if (this.features.has("MLST")) {
+      const reply = await this.#control.request("MLST", path);
+      if (reply.code >= 500) return undefined;
+      if (reply.code >= 400) throw new FtpReplyError("MLST", reply);
+      const line = reply.lines.find((text, i) => i > 0 && text.includes(";"));
+      if (line) return { ...parseMlsxLine(line.trimStart()).entry, name };
+    }
+    const size = await this.size(path);
+    if (size !== undefined) {
+      const entry: RemoteEntry = { name, type: "file", size, mtime: new Date(0) };
+      const mtime = await this.modified(path);
+      if (mtime) entry.mtime = mtime;
+      return entry;
+    }
+    const here = await this.pwd();
+    const cwd = await this.#control.request("CWD", path);
+    if (cwd.code !== 250) return undefined;
+    await this.cd(here);
+    return { name, type: "dir", size: 0, mtime: new Date(0) };
+  }
+
+  /** The entries of a remote directory (MLSD if offered, else LIST parsed), without "." and "..". */
+  async list(path?: string): Promise<RemoteEntry[]> {
+    const mlsd = this.features.has("MLST");
+    const text = await this.listText(mlsd ? "MLSD" : "LIST", path);
+    const entries: RemoteEntry[] = [];
+    for (const line of text.split(/\r?\n/)) {
+      if (line.trim() === "") continue;
+      let entry: RemoteEntry | undefined;
+      if (mlsd) {
+        try {
+          const parsed = parseMlsxLine(line);
+          const type = parsed.facts.get("type")?.toLowerCase();
+          if (type === "cdir" || type === "pdir") continue;
+          entry = parsed.entry;
+        } catch {
+          continue;
+        }
+      } else {
+        entry = parseListLine(line);
+      }
+      if (!entry || entry.name === "." || entry.name === "..") continue;
+      entries.push(entry);
+    }
+    return entries;
+  }
+
+  /** The raw text of a listing command (LIST, NLST or MLSD). */
+  async listText(verb: "LIST" | "NLST" | "MLSD", path?: string): Promise<string> {
+    await this.setType("A");
+    const chunks: Uint8Array[] = [];
+    await this.#transfer(verb, path, 0, async (conn) => {
+      let total = 0;
+      const buffer = new Uint8Array(64 * 1024);
+      while (true) {
+        const n = await conn.read(buffer);
+        if (n === null) return total;
+        total += n;
+        if (total > 256 * 1024 * 1024) {
+          throw new ClientError("Listing larger than 256 MiB", ExitCode.Protocol);
+        }
+        chunks.push(buffer.slice(0, n));
+      }
+    });
+    const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    let offset = 0;
+    for (const chunk of chunks) {
+      all.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return new TextDecoder().decode(all);
+  }
+
+  /**
+   * Downloads a file, handing each chunk to `write` (after TYPE A
+   * conversion to local LF line endings). Returns the bytes received.
+   */
+  async download(
+    path: string,
+    write: (chunk: Uint8Array) => Promise<void>,
+    options: TransferOptions = {},
+  ): Promise<number> {
+    const type = options.type ?? "I";
+    await this.setType(type);
+    return await this.#transfer("RETR", path, options.offset ?? 0, async (conn) => {
+      const buffer = new Uint8Array(BUFFER_SIZE);
+      const converter = type === "A" ? new CrlfToLf() : undefined;
+      let total = 0;
+      while (true) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        total += n;
+        const chunk = buffer.subarray(0, n);
+        await write(converter ? converter.convert(chunk) : chunk);
+        options.onProgress?.(total);
+      }
+      if (converter) await write(converter.flush());
+      return total;
+    });
+  }
+
+  /**
+   * Uploads data read by `read` (which fills the buffer and returns the
+   * count, or null at the end). Returns the bytes read from `read`.
+   */
+  async upload(
+    path: string,
+    read: (buffer: Uint8Array) => Promise<number | null>,
+    options: UploadOptions = {},
+  ): Promise<number> {
+    const type = options.type ?? "I";
+    await this.setType(type);
+    const verb = options.append ? "APPE" : "STOR";
+    return await this.#transfer(verb, path, options.offset ?? 0, async (conn) => {
+      const buffer = new Uint8Array(BUFFER_SIZE);
+      const converter = type === "A" ? new LfToCrlf() : undefined;
+      let total = 0;
+      while (true) {
+        const n = await read(buffer);
+        if (n === null) break;
+        total += n;
+        const chunk = buffer.subarray(0, n);
+        await writeAll(conn, converter ? converter.convert(chunk) : chunk);
+        options.onProgress?.(total);
+      }
+      return total;
+    });
+  }
+
+  /**
+   * Runs one data transfer: sets up the data connection, sends REST and the
+   * command, moves the data, and waits for both the end of the data and the
+   * final reply before it counts as done.
+   */
+  async #transfer(
+    verb: string,
+    path: string | undefined,
+    offset: number,
+    move: (conn: Deno.Conn) => Promise<number>,
+  ): Promise<number> {
+    const data = await this.#openData();
+    try {
+      if (offset > 0) {
+        const rest = await this.#control.request("REST", String(offset));
+        if (rest.code !== 350) throw new FtpReplyError("REST", rest);
+      }
+      const exchange = this.#control.send(verb, path);
+      const first = await this.#control.read(exchange);
+      if (exchange.final) throw new FtpReplyError(verb, first);
+      const conn = await data.connection();
+      let moved = 0;
+      let moveError: unknown;
+      try {
+        moved = await move(conn);
+      } catch (error) {
+        moveError = error;
+      } finally {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
+      let final: Reply;
+      do {
+        final = await this.#control.read(exchange);
+      } while (!exchange.final);
+      if (moveError instanceof ClientError) throw moveError;
+      if (moveError !== undefined) {
+        const local = moveError instanceof Deno.errors.NotFound ||
+          moveError instanceof Deno.errors.PermissionDenied ||
+          /ENOSPC|No space/.test(String(moveError));
+        throw new ClientError(
+          `${verb} ${local ? "local I/O error" : "interrupted"}: ${(moveError as Error).message}`,
+          local ? ExitCode.LocalIo : ExitCode.TransferInterrupted,
+          { cause: moveError },
+        );
+      }
+      if (replyKind(final.code) !== "completion") {
+        throw new FtpReplyError(
+          verb,
+          final,
+          final.code === 426 || final.code === 451 ? ExitCode.TransferInterrupted : undefined,
+        );
+      }
+      return moved;
+    } finally {
+      data.close();
+    }
+  }
+
+  async #openData(): Promise<DataSetup> {
+    return this.#active ? await this.#openActive() : await this.#openPassive();
+  }
+
+  async #openPassive(): Promise<DataSetup> {
+    let port: number | undefined;
+    if (!this.#epsvFailed) {
+      const reply = await this.#control.request("EPSV");
+      if (reply.code === 229) port = parseEpsvReply(reply.lines.join(" "));
+      else if (reply.code >= 500) this.#epsvFailed = true;
+      else throw new FtpReplyError("EPSV", reply, ExitCode.Connect);
+    }
+    if (port === undefined) {
+      const reply = await this.#control.request("PASV");
+      if (reply.code !== 227) throw new FtpReplyError("PASV", reply, ExitCode.Connect);
+      // The address in the reply is ignored: data goes to the server we are talking to.
+      port = parsePasvReply(reply.lines.join(" ")).port;
+    }
+    const hostname = stripMapped(this.#control.remoteAddress);
+    const timeoutMs = this.#options.timeoutMs ?? 30_000;
+    let conn: Deno.Conn;
+    try {
+      conn = await Deno.connect({ hostname, port, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      throw new ClientError(
+        `Cannot open data connection to ${hostname} port ${port}: ${(error as Error).message}`,
+        ExitCode.Connect,
+      );
+    }
+    return {
+      connection: () => Promise.resolve(conn),
+      close: () => {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      },
+    };
+  }
+
+  async #openActive(): Promise<DataSetup> {
+    const hostname = stripMapped(this.#control.localAddress);
+    const listener = Deno.listen({ hostname, port: 0 });
+    const close = () => {
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+    };
+    try {
+      const port = listener.addr.port;
+      let reply: Reply | undefined;
+      if (!this.#eprtFailed) {
+        reply = await this.#control.request(
+          "EPRT",
+          formatEprtArgument({ host: hostname, port, family: this.#control.family }),
+        );
+        if (reply.code >= 500 && reply.code !== 501 && this.#control.family === 4) {
+          this.#eprtFailed = true;
+          reply = undefined;
+        }
+      }
+      if (!reply) {
+        reply = await this.#control.request("PORT", formatPortArgument({ host: hostname, port }));
+      }
+      if (reply.code !== 200) throw new FtpReplyError("PORT", reply, ExitCode.Connect);
+    } catch (error) {
+      close();
+      throw error;
+    }
+    const server = stripMapped(this.#control.remoteAddress);
+    const timeoutMs = this.#options.timeoutMs ?? 30_000;
+    let accepted: Deno.Conn | undefined;
+    return {
+      connection: async () => {
+        const accept = async () => {
+          while (true) {
+            const conn = await listener.accept();
+            if (stripMapped(conn.remoteAddr.hostname) === server) return conn;
+            conn.close(); // not from the server: refuse a stolen data connection
+          }
+        };
+        accepted = await withTimeout(
+          accept(),
+          timeoutMs,
+          "Server did not open the data connection",
+        );
+        close();
+        return accepted;
+      },
+      close: () => {
+        close();
+        try {
+          accepted?.close();
+        } catch {
+          // already closed
+        }
+      },
+    };
+  }
+
+  /** Says QUIT and closes the connection. */
+  async quit(): Promise<void> {
+    try {
+      if (!this.#control.closed) await this.#control.request("QUIT");
+    } catch {
+      // the server may close first
+    } finally {
+      this.#control.close();
+    }
+  }
+
+  /** Closes the connection without QUIT. */
+  close(): void {
+    this.#control.close();
+  }
+}
