@@ -88,7 +88,7 @@ export function looksLikeText(sample: Uint8Array): boolean {
 
 /** The end of the sample without a UTF-8 sequence cut in half at its end. */
 function safeUtf8End(sample: Uint8Array): number {
-  let end = sample.length;
+  const end = sample.length;
   for (let i = 1; i <= 3 && end - i >= 0; i++) {
     const byte = sample[end - i]!;
     if ((byte & 0xc0) === 0xc0) return end - i; // a lead byte near the end: drop the partial sequence
