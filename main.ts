@@ -43,6 +43,9 @@ function buildProgram(): Command {
     .option("--pasv-address <ipv4>", "address announced in PASV replies (for NAT)")
     .option("--idle-timeout <seconds>", "close idle control connections after this long", "300")
     .option("--data-timeout <seconds>", "give up on a data connection after this long", "30")
+    .option("--max-sessions <n>", "most control connections at once", "2000")
+    .option("--max-sessions-per-ip <n>", "most control connections at once from one address", "100")
+    .option("--max-login-failures <n>", "failed logins before a session is closed", "5")
     .action(serve);
 
   const user = program.command("user").description(

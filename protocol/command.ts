@@ -51,17 +51,23 @@ export class CommandLineReader {
   readonly #max: number;
   #line: Uint8Array;
   #length = 0;
+  /** A CR seen but not yet stored: it ends the line if LF follows, else it is data. */
+  #cr = false;
   #discarding = false;
   /** Telnet state: 0 data, 1 after IAC, 2 after IAC WILL/WONT/DO/DONT, 3 in SB, 4 in SB after IAC. */
   #telnet = 0;
 
   /** Creates a reader with the given line cap. */
   constructor(options: CommandLineReaderOptions = {}) {
-    this.#max = options.maxLineLength ?? 4096;
-    this.#line = new Uint8Array(Math.min(this.#max + 1, 256));
+    const max = options.maxLineLength ?? 4096;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new RangeError(`Invalid maximum line length ${max}`);
+    }
+    this.#max = max;
+    this.#line = new Uint8Array(Math.min(max, 256));
   }
 
-  /** Bytes held for an unfinished line. */
+  /** Bytes held for an unfinished line (never more than the cap; a CR that may end the line is not counted). */
   get buffered(): number {
     return this.#length;
   }
@@ -75,7 +81,7 @@ export class CommandLineReader {
         case 1:
           if (byte === IAC) {
             this.#telnet = 0;
-            this.#append(byte);
+            this.#data(byte);
           } else if (byte >= WILL && byte <= DONT) this.#telnet = 2;
           else if (byte === SB) this.#telnet = 3;
           else this.#telnet = 0;
@@ -97,28 +103,38 @@ export class CommandLineReader {
           this.#discarding = false;
           events.push({ kind: "overlong" });
         } else {
-          let end = this.#length;
-          if (end > 0 && this.#line[end - 1] === CR) end--;
-          events.push({ kind: "line", bytes: this.#line.slice(0, end) });
+          events.push({ kind: "line", bytes: this.#line.slice(0, this.#length) });
         }
         this.#length = 0;
+        this.#cr = false;
       } else {
-        this.#append(byte);
+        this.#data(byte);
       }
     }
     return events;
   }
 
+  /** Takes one data byte other than LF. */
+  #data(byte: number): void {
+    if (this.#discarding) return;
+    if (this.#cr) {
+      this.#cr = false;
+      this.#append(CR);
+    }
+    if (byte === CR) this.#cr = true;
+    else this.#append(byte);
+  }
+
   #append(byte: number): void {
     if (this.#discarding) return;
-    if (this.#length >= this.#max + 1) {
-      // One byte of slack for the CR before LF; anything beyond is overlong.
+    if (this.#length >= this.#max) {
       this.#discarding = true;
       this.#length = 0;
+      this.#cr = false;
       return;
     }
     if (this.#length === this.#line.length) {
-      const grown = new Uint8Array(Math.min(this.#line.length * 2, this.#max + 1));
+      const grown = new Uint8Array(Math.min(this.#line.length * 2, this.#max));
       grown.set(this.#line);
       this.#line = grown;
     }
@@ -162,8 +178,10 @@ export function parseCommand(line: Uint8Array | string): ParsedCommand {
   if (text.trim() === "") return { ok: false, reason: "empty" };
   if (/[\r\n\0]/.test(text)) return { ok: false, reason: "bad-character" };
   const space = text.indexOf(" ");
-  const verb = (space < 0 ? text : text.slice(0, space)).toUpperCase();
-  if (!/^[A-Z]{3,4}$/.test(verb)) return { ok: false, reason: "bad-verb" };
+  const word = space < 0 ? text : text.slice(0, space);
+  // Checked before upper-casing: "ſtor".toUpperCase() is "STOR".
+  if (!/^[A-Za-z]{3,4}$/.test(word)) return { ok: false, reason: "bad-verb" };
+  const verb = word.toUpperCase();
   const argument = space < 0 ? "" : text.slice(space + 1);
   return { ok: true, command: { verb, argument } };
 }

@@ -180,12 +180,13 @@ export class ReplyParser {
 
   /** Adds text and returns every reply it completes, in order. */
   push(chunk: string): Reply[] {
-    this.#buffer += chunk;
+    const buffer = this.#buffer + chunk;
     const replies: Reply[] = [];
+    let start = 0;
     let newline: number;
-    while ((newline = this.#buffer.indexOf("\n")) >= 0) {
-      let line = this.#buffer.slice(0, newline);
-      this.#buffer = this.#buffer.slice(newline + 1);
+    while ((newline = buffer.indexOf("\n", start)) >= 0) {
+      let line = buffer.slice(start, newline);
+      start = newline + 1;
       if (line.endsWith("\r")) line = line.slice(0, -1);
       if (line.length > this.#maxLineLength) {
         throw new ReplyFormatError(`Reply line longer than ${this.#maxLineLength} characters`);
@@ -193,7 +194,10 @@ export class ReplyParser {
       const reply = this.#takeLine(line);
       if (reply) replies.push(reply);
     }
-    if (this.#buffer.length > this.#maxLineLength) {
+    this.#buffer = buffer.slice(start);
+    // A partial line may hold the CR of its CRLF on top of the longest text.
+    const partial = this.#buffer.length - (this.#buffer.endsWith("\r") ? 1 : 0);
+    if (partial > this.#maxLineLength) {
       throw new ReplyFormatError(`Reply line longer than ${this.#maxLineLength} characters`);
     }
     return replies;

@@ -104,10 +104,11 @@ export class SessionSequence {
         } else if (code === ReplyCode.LoggedIn) {
           this.login = "logged-in";
           this.user = String(detail ?? "");
-        } else {
+        } else if (code === ReplyCode.NotLoggedIn) {
           this.login = "awaiting-user";
           this.user = undefined;
         }
+        // A syntax error (500/501) leaves the login state as it was.
         break;
       case "PASS":
         if (code === ReplyCode.LoggedIn) this.login = "logged-in";

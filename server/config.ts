@@ -26,6 +26,12 @@ export interface ServerConfig {
   dataTimeoutMs: number;
   /** The longest command line accepted, in bytes. */
   maxLineLength: number;
+  /** Most control connections at once; more get 421. */
+  maxSessions: number;
+  /** Most control connections at once from one address; more get 421. */
+  maxSessionsPerIp: number;
+  /** Failed logins in one session before it is closed with 421. */
+  maxLoginFailures: number;
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -38,6 +44,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   idleTimeoutMs: 300_000,
   dataTimeoutMs: 30_000,
   maxLineLength: 4096,
+  maxSessions: 2000,
+  maxSessionsPerIp: 100,
+  maxLoginFailures: 5,
 };
 
 /**

@@ -20,6 +20,9 @@ export interface ServeOptions {
   pasvAddress?: string;
   idleTimeout?: string;
   dataTimeout?: string;
+  maxSessions?: string;
+  maxSessionsPerIp?: string;
+  maxLoginFailures?: string;
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {
@@ -61,6 +64,20 @@ export function serveConfig(options: ServeOptions): ServerConfig {
   }
   if (options.dataTimeout !== undefined) {
     config.dataTimeoutMs = parseInteger(options.dataTimeout, "data timeout", 1, 86400) * 1000;
+  }
+  if (options.maxSessions !== undefined) {
+    config.maxSessions = parseInteger(options.maxSessions, "max sessions", 1, 1_000_000);
+  }
+  if (options.maxSessionsPerIp !== undefined) {
+    config.maxSessionsPerIp = parseInteger(
+      options.maxSessionsPerIp,
+      "max sessions per IP",
+      1,
+      1_000_000,
+    );
+  }
+  if (options.maxLoginFailures !== undefined) {
+    config.maxLoginFailures = parseInteger(options.maxLoginFailures, "max login failures", 1, 1000);
   }
   return config;
 }

@@ -11,6 +11,8 @@ import { Authenticator } from "./auth.ts";
 import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./local_storage.ts";
 import { Logger } from "./log.ts";
+import { clientAddress, ConnectionLimits, LoginThrottle } from "./limits.ts";
+import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage.ts";
 
@@ -76,6 +78,7 @@ export class FtpServer {
   readonly #sessions = new Set<Session>();
   readonly #running = new Set<Promise<void>>();
   readonly #logger: Logger;
+  #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
 
   private constructor(
     listeners: net.Server[],
@@ -132,7 +135,9 @@ export class FtpServer {
       authenticator,
       log: logger,
       openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
+      loginThrottle: new LoginThrottle(),
     };
+    server.#limits = new ConnectionLimits(config);
     let port = config.port;
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
@@ -173,9 +178,19 @@ export class FtpServer {
   }
 
   #accept(socket: net.Socket, context: ServerContext): void {
+    const address = clientAddress(socket.remoteAddress);
+    const refusal = this.#limits.admit(address);
+    if (refusal) {
+      this.#logger.info("refused", { peer: address, reason: refusal });
+      socket.on("error", () => {});
+      socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
+      setTimeout(() => socket.destroy(), 1000).unref?.();
+      return;
+    }
     const session = new Session(socket, context);
     this.#sessions.add(session);
     const running = session.run().finally(() => {
+      this.#limits.release(address);
       this.#sessions.delete(session);
       this.#running.delete(running);
     });

@@ -19,6 +19,7 @@ import type { DataChannel } from "./data_channel.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage.ts";
+import type { LoginThrottle } from "./limits.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 
 /** What every session shares: settings, users, log and the way to open a user's storage. */
@@ -28,6 +29,8 @@ export interface ServerContext {
   readonly log: Logger;
   /** Opens the jailed storage for a home directory (virtual, relative to the served root). */
   openStorage(home: string): Promise<Storage>;
+  /** Slows repeated failed logins from one address. */
+  readonly loginThrottle: LoginThrottle;
 }
 
 /** A running transfer: how to stop it and when it is over. */
@@ -70,6 +73,8 @@ export class Session {
   mlstFacts: Set<string> = new Set(MLST_FACTS);
   /** The data channel set up by PORT/PASV/EPRT/EPSV and not yet used. */
   dataChannel: DataChannel | undefined;
+  /** Failed logins in this session. */
+  loginFailures = 0;
 
   readonly #socket: Socket;
   readonly #reader: CommandLineReader;

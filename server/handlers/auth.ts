@@ -7,6 +7,7 @@
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import type { Session } from "../session.ts";
+import { clientAddress } from "../limits.ts";
 
 /** USER: starts a login; the reply never tells whether the user exists. */
 export function user(session: Session, name: string): Promise<HandlerReply> {
@@ -27,10 +28,22 @@ export function user(session: Session, name: string): Promise<HandlerReply> {
 export async function pass(session: Session, password: string): Promise<HandlerReply> {
   const name = session.user ?? "";
   const record = await session.context.authenticator.authenticate(name, password);
+  const address = clientAddress(session.peerAddress);
   if (!record) {
-    session.log("login", { ok: false });
+    session.loginFailures++;
+    const delay = session.context.loginThrottle.failure(address);
+    session.log("login", { ok: false, failures: session.loginFailures, delayMs: delay });
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    if (session.loginFailures >= session.context.config.maxLoginFailures) {
+      return {
+        code: ReplyCode.ServiceUnavailable,
+        text: "Too many failed logins; closing connection.",
+        close: true,
+      };
+    }
     return { code: ReplyCode.NotLoggedIn, text: "Login incorrect." };
   }
+  session.context.loginThrottle.success(address);
   session.storage = await session.context.openStorage(record.home);
   session.permissions = record.permissions;
   session.cwd = "/";
