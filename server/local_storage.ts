@@ -175,7 +175,9 @@ export class LocalStorage implements Storage {
           } catch {
             // dangling link: shown as a link
           }
-          return toEntry(dirEntry.name, info, target);
+          // A target naming a real path outside the jail is not shown: it would reveal the disk.
+          const shown = !posix.isAbsolute(target) && this.#inside(posix.resolve(directory, target));
+          return toEntry(dirEntry.name, info, shown ? target : undefined);
         } catch {
           return undefined; // vanished while listing
         }

@@ -23,10 +23,69 @@ export function releaseBuffer(buffer: Uint8Array): void {
   if (pool.length < POOL_LIMIT) pool.push(buffer);
 }
 
-/** Writes all of `data` to a connection. */
-export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+/**
+ * Thrown by the transfer loops when the data connection fails (reset,
+ * closed, stalled), as opposed to the file; the handlers answer it with 426.
+ */
+export class DataConnectionError extends Error {
+  /** Wraps the socket error. */
+  constructor(cause: unknown) {
+    super("Data connection failed", { cause });
+    this.name = "DataConnectionError";
+  }
+}
+
+/**
+ * Closes a data connection when no byte has moved for `ms` milliseconds, so
+ * a peer that stops reading or writing cannot hold a transfer forever.
+ * Call {@linkcode StallGuard.kick} on progress and {@linkcode StallGuard.stop} at the end.
+ */
+export class StallGuard {
+  readonly #conn: Deno.Conn;
+  readonly #ms: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Starts watching `conn`; no limit when `ms` is undefined. */
+  constructor(conn: Deno.Conn, ms: number | undefined) {
+    this.#conn = conn;
+    this.#ms = ms;
+    this.kick();
+  }
+
+  /** Records progress: the clock starts again. */
+  kick(): void {
+    if (this.#ms === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      try {
+        this.#conn.close();
+      } catch {
+        // already closed
+      }
+    }, this.#ms);
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** Writes all of `data` to a connection; socket errors become {@linkcode DataConnectionError}. */
+export async function writeAll(
+  conn: Deno.Conn,
+  data: Uint8Array,
+  guard?: StallGuard,
+): Promise<void> {
   let written = 0;
-  while (written < data.length) written += await conn.write(data.subarray(written));
+  while (written < data.length) {
+    try {
+      written += await conn.write(data.subarray(written));
+    } catch (error) {
+      throw new DataConnectionError(error);
+    }
+    guard?.kick();
+  }
 }
 
 /** Sends a file over a data connection; returns the bytes read from the file. */
@@ -34,9 +93,11 @@ export async function sendFile(
   file: StorageFile,
   conn: Deno.Conn,
   ascii: boolean,
+  stallMs?: number,
 ): Promise<number> {
   const buffer = takeBuffer();
   const converter = ascii ? new LfToCrlf() : undefined;
+  const guard = new StallGuard(conn, stallMs);
   let total = 0;
   try {
     while (true) {
@@ -44,9 +105,10 @@ export async function sendFile(
       if (n === null) break;
       total += n;
       const chunk = buffer.subarray(0, n);
-      await writeAll(conn, converter ? converter.convert(chunk) : chunk);
+      await writeAll(conn, converter ? converter.convert(chunk) : chunk, guard);
     }
   } finally {
+    guard.stop();
     releaseBuffer(buffer);
   }
   return total;
@@ -57,13 +119,21 @@ export async function receiveFile(
   conn: Deno.Conn,
   file: StorageFile,
   ascii: boolean,
+  stallMs?: number,
 ): Promise<number> {
   const buffer = takeBuffer();
   const converter = ascii ? new CrlfToLf() : undefined;
+  const guard = new StallGuard(conn, stallMs);
   let total = 0;
   try {
     while (true) {
-      const n = await conn.read(buffer);
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch (error) {
+        throw new DataConnectionError(error);
+      }
+      guard.kick();
       if (n === null) break;
       total += n;
       const chunk = buffer.subarray(0, n);
@@ -71,6 +141,7 @@ export async function receiveFile(
     }
     if (converter) await file.write(converter.flush());
   } finally {
+    guard.stop();
     releaseBuffer(buffer);
   }
   return total;

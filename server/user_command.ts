@@ -6,6 +6,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
+import { HiddenInputCancelledError, readHiddenLine } from "../cli/hidden_input.ts";
 import {
   checkUserName,
   formatCredentials,
@@ -328,44 +329,14 @@ export async function readPassword(options: ReadPasswordOptions): Promise<string
   return password;
 }
 
-/** Prompts on stderr and reads one line from the terminal in raw mode, echoing nothing. */
+/** Prompts without echo, turning a cancelled prompt into a UserCommandError. */
 async function _promptHidden(prompt: string): Promise<string> {
-  const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(prompt));
-  const bytes: number[] = [];
-  const buffer = new Uint8Array(256);
-  let escape = false;
-  Deno.stdin.setRaw(true);
   try {
-    for (;;) {
-      const count = await Deno.stdin.read(buffer);
-      if (count === null) throw new UserCommandError("Cancelled");
-      for (const byte of buffer.subarray(0, count)) {
-        if (escape) {
-          // Skip escape sequences such as arrow keys: ESC [ ... final byte.
-          if (byte >= 0x40 && byte <= 0x7e && byte !== 0x5b) escape = false;
-          continue;
-        }
-        if (byte === 0x03) throw new UserCommandError("Cancelled");
-        if (byte === 0x0d || byte === 0x0a || (byte === 0x04 && bytes.length > 0)) {
-          return new TextDecoder().decode(new Uint8Array(bytes));
-        }
-        if (byte === 0x04) throw new UserCommandError("Cancelled");
-        if (byte === 0x7f || byte === 0x08) {
-          // Remove one UTF-8 character: its continuation bytes, then its lead byte.
-          while (bytes.length > 0 && ((bytes.at(-1) ?? 0) & 0xc0) === 0x80) bytes.pop();
-          bytes.pop();
-        } else if (byte === 0x15) {
-          bytes.length = 0;
-        } else if (byte === 0x1b) {
-          escape = true;
-        } else if (byte >= 0x20) {
-          bytes.push(byte);
-        }
-      }
+    return await readHiddenLine(prompt);
+  } catch (error) {
+    if (error instanceof HiddenInputCancelledError) {
+      throw new UserCommandError("Cancelled", { cause: error });
     }
-  } finally {
-    Deno.stdin.setRaw(false);
-    await Deno.stderr.write(encoder.encode("\n"));
+    throw error;
   }
 }

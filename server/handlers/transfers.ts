@@ -12,7 +12,7 @@ import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
 import type { StorageEntry } from "../storage.ts";
-import { receiveFile, sendFile, writeAll } from "../transfer.ts";
+import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";
 import { mlsxLine } from "./files.ts";
 
 const encoder = new TextEncoder();
@@ -89,7 +89,12 @@ export async function retr(
       } bytes).`,
     );
     try {
-      bytes = await sendFile(file, conn, session.transferType === "A");
+      bytes = await sendFile(
+        file,
+        conn,
+        session.transferType === "A",
+        session.context.config.dataTimeoutMs,
+      );
     } catch (error) {
       throw aborted(signal, error);
     }
@@ -133,10 +138,16 @@ async function upload(
   let bytes = 0;
   const file = await session.fs.openWrite(path, options.openOptions);
   try {
-    bytes = await receiveFile(conn, file, session.transferType === "A");
+    bytes = await receiveFile(
+      conn,
+      file,
+      session.transferType === "A",
+      session.context.config.dataTimeoutMs,
+    );
   } catch (error) {
     logTransfer(session, verb, path, bytes, started, false);
-    throw error instanceof FtpError || signal.aborted ? aborted(signal, error) : error;
+    const connectionFailed = error instanceof FtpError || error instanceof DataConnectionError;
+    throw connectionFailed || signal.aborted ? aborted(signal, error) : error;
   } finally {
     file.close();
   }
@@ -264,17 +275,20 @@ async function sendListing(
   const ready = await primed(lines);
   const conn = await openData(session, signal, "Here comes the directory listing.");
   const started = performance.now();
+  const guard = new StallGuard(conn, session.context.config.dataTimeoutMs);
   let bytes = 0;
   try {
     for await (const batch of ready) {
       if (batch.length === 0) continue;
       const data = encoder.encode(batch.join("\r\n") + "\r\n");
       bytes += data.length;
-      await writeAll(conn, data);
+      await writeAll(conn, data, guard);
     }
   } catch (error) {
     logTransfer(session, verb, path, bytes, started, false);
     throw aborted(signal, error);
+  } finally {
+    guard.stop();
   }
   logTransfer(session, verb, path, bytes, started, true);
   return { code: ReplyCode.ClosingData, text: "Directory send OK." };
