@@ -32,7 +32,14 @@ function refuseAfterEpsvAll(session: Session, verb: string): void {
   }
 }
 
-function useActive(session: Session, target: HostPort, verb: string): HandlerReply {
+/** The unspecified addresses, which some clients (lftp over IPv6) announce to mean "my address". */
+const UNSPECIFIED = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
+
+function useActive(session: Session, requested: HostPort, verb: string): HandlerReply {
+  // An unspecified address can only mean the control connection's peer: connecting there is safe.
+  const target = UNSPECIFIED.has(requested.host)
+    ? { ...requested, host: comparableAddress(session.peerAddress) }
+    : requested;
   if (comparableAddress(target.host) !== comparableAddress(session.peerAddress)) {
     session.log("bounce-refused", { verb, target: target.host });
     throw new FtpError(

@@ -92,41 +92,7 @@ function assertAsciiTransfer(commands: string[]): void {
   assert.ok(lastType === undefined || lastType === "TYPE A", commands.join("\n"));
 }
 
-/**
- * lftp 4.9 announces the unspecified address in active mode over IPv6
- * (`EPRT |2|::|port|`, where over IPv4 it sends its real address in PORT).
- * ferry, like vsftpd and pyftpdlib, only connects back to the control
- * connection's peer, so it refuses that EPRT; lftp then gives up on active
- * mode and falls back to passive. This records the refusal, and fails if
- * either side changes.
- */
-function lftpSendsUnspecifiedEprt(variant: Variant): boolean {
-  return variant.family === "IPv6" && variant.mode === "active";
-}
-
 for (const variant of VARIANTS) {
-  if (lftpSendsUnspecifiedEprt(variant)) {
-    peerTest(
-      "lftp",
-      "lftp's active mode over IPv6 is refused, as lftp announces EPRT |2|::|port|",
-      async () => {
-        const fixture = await startFixture();
-        try {
-          const result = await lftpRun(fixture, variant, [`cls ${q(DOCS)}`]);
-          const eprt = result.commands.find((line) => line.startsWith("EPRT "));
-          assert.match(eprt ?? "(no EPRT sent)", /^EPRT \|2\|::\|\d+\|$/, result.log);
-          assert.match(
-            result.log,
-            /<--- 501 Data connections go only to the control connection's address/,
-          );
-        } finally {
-          await fixture.close();
-        }
-      },
-    );
-    continue;
-  }
-
   peerTest(
     "lftp",
     `lftp lists, transfers, resumes, renames and deletes ${describeVariant(variant)}`,

@@ -84,6 +84,21 @@ Deno.test("EPRT |1| answers 200 and the server connects for LIST", async () => {
   });
 });
 
+Deno.test("EPRT with the unspecified address connects back to the client (lftp over IPv6)", async () => {
+  await withServer({}, async (server, track) => {
+    await Deno.writeTextFile(`${server.root}/f.txt`, "x");
+    const client = track(await RawClient.login(server.port));
+    const listener = client.listen("127.0.0.1");
+    await client.expect(`EPRT |1|0.0.0.0|${listener.port}|`, 200);
+    const result = await client.download("NLST", {
+      conn: () => listener.accept(),
+      close: () => listener.close(),
+    });
+    assert.equal(result.final.code, 226);
+    assert.equal(decoder.decode(result.data), "f.txt\r\n");
+  });
+});
+
 Deno.test("STOU over PORT answers 150 FILE: name", async () => {
   await withServer({}, async (server, track) => {
     const client = track(await RawClient.login(server.port));
