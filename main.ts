@@ -17,6 +17,9 @@ import {
   UserCommandError,
 } from "./server/user_command.ts";
 import { StartupError } from "./server/server.ts";
+import { CertCommandError, makeCertificate } from "./server/cert_command.ts";
+import { defineClientCommands } from "./client/cli.ts";
+import { ClientError } from "./client/errors.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -46,7 +49,30 @@ function buildProgram(): Command {
     .option("--max-sessions <n>", "most control connections at once", "2000")
     .option("--max-sessions-per-ip <n>", "most control connections at once from one address", "100")
     .option("--max-login-failures <n>", "failed logins before a session is closed", "5")
+    .option("--tls-cert <file>", "TLS certificate (PEM); with --tls-key turns on FTPS (AUTH TLS)")
+    .option("--tls-key <file>", "TLS private key (PEM)")
+    .option("--implicit-tls-port <port>", "also listen for implicit FTPS (TLS from the start)")
+    .option("--require-tls", "refuse login on a clear control connection and PROT C transfers")
+    .option("--allow-anonymous-clear", "with --require-tls: anonymous may still use clear FTP")
+    .option(
+      "--tls-reuse-optional",
+      "accept PROT P data connections that do not resume the control connection's TLS session",
+    )
     .action(serve);
+
+  program.command("cert")
+    .description("Make TLS certificates for FTPS.")
+    .command("make")
+    .description("Write a self-signed certificate and key for a quick FTPS test set-up.")
+    .option("--out-cert <file>", "certificate file to write", "cert.pem")
+    .option("--out-key <file>", "private key file to write (mode 0600)", "key.pem")
+    .option("--host <name>", "DNS name or IP address to certify; repeat for several", collect, [])
+    .option("--days <n>", "days the certificate is valid", "365")
+    .option("--force", "overwrite existing files")
+    .action(async (options) => {
+      const made = await makeCertificate(options);
+      console.log(`Wrote ${made.cert} and ${made.key} for ${made.hosts.join(", ")}`);
+    });
 
   const user = program.command("user").description(
     "Manage the virtual users in the credentials file.",
@@ -93,6 +119,7 @@ function buildProgram(): Command {
         console.log(`${record.name}\t${record.home}\t${record.permissions}`);
       }
     });
+  defineClientCommands(program.command("client"));
   return program;
 }
 
@@ -108,9 +135,13 @@ async function main(args: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
+    if (error instanceof ClientError) {
+      console.error(`ferry: ${error.message}`);
+      return error.exitCode;
+    }
     if (
       error instanceof UserCommandError || error instanceof StartupError ||
-      error instanceof RangeError
+      error instanceof CertCommandError || error instanceof RangeError
     ) {
       console.error(`ferry: ${error.message}`);
       return error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;

@@ -422,10 +422,16 @@ export class FtpClient {
           // already closed
         }
       }
-      let final: Reply;
-      do {
-        final = await this.#control.read(exchange);
-      } while (!exchange.final);
+      let final: Reply | undefined;
+      try {
+        do {
+          final = await this.#control.read(exchange);
+        } while (!exchange.final);
+      } catch (error) {
+        // After a transfer we broke off, some servers never send the final
+        // reply (pure-ftpd 1.0.50): report the interruption, not the timeout.
+        if (moveError === undefined) throw error;
+      }
       if (moveError instanceof ClientError) throw moveError;
       if (moveError !== undefined) {
         const local = moveError instanceof Deno.errors.NotFound ||
@@ -437,11 +443,13 @@ export class FtpClient {
           { cause: moveError },
         );
       }
-      if (replyKind(final.code) !== "completion") {
+      // Without a move error, the loop above either returned a final reply or threw.
+      const done = final!;
+      if (replyKind(done.code) !== "completion") {
         throw new FtpReplyError(
           verb,
-          final,
-          final.code === 426 || final.code === 451 ? ExitCode.TransferInterrupted : undefined,
+          done,
+          done.code === 426 || done.code === 451 ? ExitCode.TransferInterrupted : undefined,
         );
       }
       return moved;
