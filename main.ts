@@ -19,7 +19,7 @@ import {
 import { StartupError } from "./server/server.ts";
 import { CertCommandError, makeCertificate } from "./server/cert_command.ts";
 import { defineClientCommands } from "./client/cli.ts";
-import { ClientError } from "./client/errors.ts";
+import { ClientError, ExitStatus } from "./client/errors.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -135,6 +135,7 @@ async function main(args: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
+    if (error instanceof ExitStatus) return error.exitCode;
     if (error instanceof ClientError) {
       console.error(`ferry: ${error.message}`);
       return error.exitCode;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { runShell } from "./shell.ts";
+import { ExitStatus } from "./errors.ts";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { cat, get, put } from "./commands/transfer.ts";
 import { ls, mkdir, mv, rm, rmdir, stat } from "./commands/remote_fs.ts";
@@ -141,6 +143,23 @@ export function defineClientCommands(client: Command): Command {
         });
       },
     );
+  client.command("shell [url]")
+    .description(
+      "Interactive shell (open, ls, cd, get, put, mget, mput, …; `help` lists them). " +
+        "With a script on stdin it stops at the first failing line.",
+    )
+    .option("--timeout <seconds>", "connect and reply timeout", _seconds, 30)
+    .action(async (url: string | undefined, options: { timeout: number }) => {
+      const encoder = new TextEncoder();
+      const code = await runShell({
+        ...(url === undefined ? {} : { url }),
+        input: Deno.stdin.isTerminal() ? "tty" : Deno.stdin.readable,
+        output: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+        error: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+        timeoutMs: options.timeout * 1000,
+      });
+      if (code !== 0) throw new ExitStatus(code);
+    });
   _common(client.command("quote <url> <command...>"))
     .description("Send a raw command and print the reply (exit non-zero on 4xx/5xx).")
     .action(async (url: string, words: string[], options: ClientOptions) => {

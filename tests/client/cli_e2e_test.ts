@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import { readTree, runClient } from "./cli_run.ts";
 
 const COMMANDS = [
+  "shell",
   "get",
   "put",
   "ls",
@@ -386,5 +387,25 @@ withServer(
     ok(result);
     assert.equal(result.stderr, "");
     assert.equal(result.stdout, "");
+  },
+);
+
+withServer(
+  "ferry client shell runs a script from stdin and exits with the failing line's code",
+  async (server, url, local) => {
+    await Deno.writeTextFile(`${server.root}/hello.txt`, "hello\n");
+    const ok = await runClient(["shell", `${url}/`], {
+      cwd: local,
+      stdin: "ls\nget hello.txt\nquit\n",
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /hello\.txt/);
+    assert.equal(await Deno.readTextFile(`${local}/hello.txt`), "hello\n");
+    const failing = await runClient(["shell", `${url}/`], {
+      cwd: local,
+      stdin: "get missing.txt\nls\n",
+    });
+    assert.equal(failing.code, ExitCode.RemoteFile);
+    assert.match(failing.stderr + failing.stdout, /550/);
   },
 );

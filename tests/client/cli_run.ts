@@ -19,6 +19,8 @@ export interface RunOptions {
   cwd?: string;
   /** Environment overrides; HOME defaults to an empty directory so ~/.netrc is not read. */
   env?: Record<string, string>;
+  /** Text fed to stdin (closed when absent). */
+  stdin?: string;
 }
 
 let emptyHome: string | undefined;
@@ -26,15 +28,21 @@ let emptyHome: string | undefined;
 /** Runs `deno run -A main.ts client <args>` with stdin closed, up to 60 s. */
 export async function runClient(args: string[], options: RunOptions = {}): Promise<CliResult> {
   emptyHome ??= await Deno.makeTempDir({ prefix: "ferry-home-" });
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", main, "client", ...args],
-    stdin: "null",
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     cwd: options.cwd ?? Deno.cwd(),
     env: { HOME: emptyHome, ...options.env },
     signal: AbortSignal.timeout(60_000),
-  }).output();
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
   const decoder = new TextDecoder();
   return {
     code: output.code,
