@@ -203,6 +203,13 @@ export async function downloadFile(
       onProgress: (bytes) => options.onProgress?.(offset + bytes, total),
     });
     return { outcome: "transferred", destination, bytes };
+  } catch (error) {
+    // A file this call created and never wrote to is removed; a partial one stays for --continue.
+    if (existing === undefined || destination !== local) {
+      const info = await file.stat().catch(() => undefined);
+      if (info?.size === 0) await Deno.remove(destination).catch(() => {});
+    }
+    throw error;
   } finally {
     file.close();
   }

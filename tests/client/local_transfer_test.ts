@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { chooseType, looksLikeText } from "../../client/local_transfer.ts";
+import { downloadFile } from "../../client/local_transfer.ts";
+import { FtpClient } from "../../client/ftp_client.ts";
+import { FtpReplyError } from "../../client/errors.ts";
+import { startTestServer } from "../helpers/test_server.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -35,4 +39,29 @@ Deno.test("chooseType() auto picks ASCII only for text names with text content",
 Deno.test("chooseType() auto never sends a binary file as ASCII, whatever its name", () => {
   assert.equal(chooseType("auto", "fake.txt", new Uint8Array([0x89, 0x50, 0x00, 0x0a])), "I");
   assert.equal(chooseType("auto", "data.csv", new Uint8Array([0xff, 0xd8, 0xff])), "I");
+});
+
+Deno.test("downloadFile() removes the empty local file when the server refuses RETR", async () => {
+  const server = await startTestServer({
+    users: [{ name: "lister", password: "lister", permissions: "el" }],
+  });
+  const local = await Deno.makeTempDir();
+  const client = await FtpClient.connect({
+    host: "127.0.0.1",
+    port: server.port,
+    user: "lister",
+    password: "lister",
+  });
+  try {
+    await Deno.writeTextFile(`${server.root}/secret.txt`, "x");
+    await assert.rejects(
+      downloadFile(client, "/secret.txt", `${local}/secret.txt`),
+      (error: unknown) => error instanceof FtpReplyError && error.code === 550,
+    );
+    await assert.rejects(Deno.stat(`${local}/secret.txt`), Deno.errors.NotFound);
+  } finally {
+    await client.quit();
+    await server.close();
+    await Deno.remove(local, { recursive: true });
+  }
 });
