@@ -72,6 +72,11 @@ interface DataSetup {
 }
 
 const BUFFER_SIZE = 1 << 20;
+/** How many times a transfer refused with 425 or 450 is tried again. */
+const TRANSIENT_RETRIES = 2;
+
+/** A 425/450 refusal of a transfer command, before any data moved: worth a retry. */
+class TransientRefusal extends FtpReplyError {}
 
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   let written = 0;
@@ -399,6 +404,24 @@ export class FtpClient {
     offset: number,
     move: (conn: Deno.Conn) => Promise<number>,
   ): Promise<number> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#transferOnce(verb, path, offset, move);
+      } catch (error) {
+        // 425 (no data connection) and 450 (file busy) before any data moved are
+        // transient by definition (RFC 959 §4.2): try again with a fresh data connection.
+        if (!(error instanceof TransientRefusal) || attempt > TRANSIENT_RETRIES) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
+  }
+
+  async #transferOnce(
+    verb: string,
+    path: string | undefined,
+    offset: number,
+    move: (conn: Deno.Conn) => Promise<number>,
+  ): Promise<number> {
     const data = await this.#openData();
     try {
       if (offset > 0) {
@@ -407,7 +430,11 @@ export class FtpClient {
       }
       const exchange = this.#control.send(verb, path);
       const first = await this.#control.read(exchange);
-      if (exchange.final) throw new FtpReplyError(verb, first);
+      if (exchange.final) {
+        throw first.code === 425 || first.code === 450
+          ? new TransientRefusal(verb, first)
+          : new FtpReplyError(verb, first);
+      }
       const conn = await data.connection();
       let moved = 0;
       let moveError: unknown;
