@@ -42,8 +42,13 @@ export const ReplyCode = {
   NotImplemented: 502,
   BadSequence: 503,
   ParameterNotImplemented: 504,
+  DataProtectionRefused: 521,
+  /** RFC 2428's "network protocol not supported" and RFC 4217's "TLS negotiation failed" share 522. */
   NetworkProtocolNotSupported: 522,
+  TlsNegotiationFailed: 522,
   NotLoggedIn: 530,
+  PolicyDenied: 534,
+  ProtectionLevelNotSupported: 536,
   FileUnavailable: 550,
   PageTypeUnknown: 551,
   ExceededStorage: 552,

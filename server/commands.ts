@@ -13,6 +13,7 @@ import * as dirs from "./handlers/dirs.ts";
 import * as files from "./handlers/files.ts";
 import * as data from "./handlers/data_setup.ts";
 import * as transfers from "./handlers/transfers.ts";
+import * as security from "./handlers/security.ts";
 
 /** What a handler answers: the final reply, and what the sequence state needs to know. */
 export interface HandlerReply {
@@ -22,6 +23,8 @@ export interface HandlerReply {
   detail?: string | number;
   /** Close the control connection after this reply. */
   close?: boolean;
+  /** Start TLS on the control connection right after this reply (AUTH TLS). */
+  startTls?: boolean;
 }
 
 /** A command handler: runs the command for a session and returns its final reply. */
@@ -49,6 +52,9 @@ const table: Record<string, CommandSpec> = {
   PASS: { handler: auth.pass, argument: "optional", help: "PASS <password>" },
   ACCT: { handler: auth.acct, argument: "optional", help: "ACCT <account>" },
   QUIT: { handler: auth.quit, argument: "none", help: "QUIT" },
+  AUTH: { handler: security.auth, argument: "required", help: "AUTH TLS" },
+  PBSZ: { handler: security.pbsz, argument: "required", help: "PBSZ 0" },
+  PROT: { handler: security.prot, argument: "required", help: "PROT {C|P}" },
   NOOP: { handler: info.noop, argument: "none", help: "NOOP" },
   SYST: { handler: info.syst, argument: "none", help: "SYST" },
   FEAT: { handler: info.feat, argument: "none", help: "FEAT" },

@@ -32,6 +32,18 @@ export interface ServerConfig {
   maxSessionsPerIp: number;
   /** Failed logins in one session before it is closed with 421. */
   maxLoginFailures: number;
+  /** The TLS certificate (PEM); with {@linkcode ServerConfig.tlsKey} it turns on FTPS. */
+  tlsCert?: string;
+  /** The TLS private key (PEM). */
+  tlsKey?: string;
+  /** A port for implicit FTPS (TLS from the first byte), on every host. */
+  implicitTlsPort?: number;
+  /** Refuse logins on a clear control connection and PROT C transfers. */
+  requireTls: boolean;
+  /** With requireTls: anonymous users may still log in and transfer in the clear. */
+  anonymousClear: boolean;
+  /** Accept PROT P data connections that do not resume the control connection's TLS session. */
+  tlsReuseOptional: boolean;
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -47,6 +59,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxSessions: 2000,
   maxSessionsPerIp: 100,
   maxLoginFailures: 5,
+  requireTls: false,
+  anonymousClear: false,
+  tlsReuseOptional: false,
 };
 
 /**

@@ -7,14 +7,15 @@
  */
 
 import { ReplyCode } from "../protocol/reply.ts";
+import type { DataStream } from "./data_stream.ts";
 import { FtpError } from "./ftp_error.ts";
 
 /** A data connection being set up, passive or active. */
 export interface DataChannel {
   /** True once the connection exists (a passive client already connected). */
   readonly connected: boolean;
-  /** Resolves with the open connection; rejects with a 425 {@linkcode FtpError}. */
-  open(): Promise<Deno.Conn>;
+  /** Resolves with the open connection; rejects with a 425 (or 522) {@linkcode FtpError}. */
+  open(): Promise<DataStream>;
   /** Closes the listener or connection; safe to call at any time. */
   close(): void;
 }
@@ -26,7 +27,8 @@ export function comparableAddress(address: string): string {
     : address.toLowerCase();
 }
 
-function cannotOpen(reason: string): FtpError {
+/** The 425 error for a data connection that could not be made. */
+export function cannotOpen(reason: string): FtpError {
   return new FtpError(ReplyCode.CannotOpenData, `Can't open data connection: ${reason}.`);
 }
 

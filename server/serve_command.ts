@@ -23,6 +23,12 @@ export interface ServeOptions {
   maxSessions?: string;
   maxSessionsPerIp?: string;
   maxLoginFailures?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  implicitTlsPort?: string;
+  requireTls?: boolean;
+  allowAnonymousClear?: boolean;
+  tlsReuseOptional?: boolean;
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {
@@ -79,6 +85,14 @@ export function serveConfig(options: ServeOptions): ServerConfig {
   if (options.maxLoginFailures !== undefined) {
     config.maxLoginFailures = parseInteger(options.maxLoginFailures, "max login failures", 1, 1000);
   }
+  if (options.tlsCert !== undefined) config.tlsCert = options.tlsCert;
+  if (options.tlsKey !== undefined) config.tlsKey = options.tlsKey;
+  if (options.implicitTlsPort !== undefined) {
+    config.implicitTlsPort = parseInteger(options.implicitTlsPort, "implicit TLS port", 0, 65535);
+  }
+  config.requireTls = options.requireTls ?? false;
+  config.anonymousClear = options.allowAnonymousClear ?? false;
+  config.tlsReuseOptional = options.tlsReuseOptional ?? false;
   return config;
 }
 

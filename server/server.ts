@@ -15,6 +15,7 @@ import { clientAddress, ConnectionLimits, LoginThrottle } from "./limits.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage.ts";
+import { loadSecureContext, TlsSetupError } from "./tls_context.ts";
 
 /** Thrown when the server cannot start; the message says what to fix. */
 export class StartupError extends Error {
@@ -29,6 +30,8 @@ export class StartupError extends Error {
 export interface ListenAddress {
   host: string;
   port: number;
+  /** True for an implicit FTPS listener (TLS from the first byte). */
+  implicitTls?: boolean;
 }
 
 /** Options for {@linkcode FtpServer.start}. */
@@ -42,6 +45,12 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
     [{ name: "read", path: config.root }, `--allow-read=${config.root}`],
     [{ name: "write", path: config.root }, `--allow-write=${config.root}`],
     [{ name: "read", path: config.credentials }, `--allow-read=${config.credentials}`],
+    ...[config.tlsCert, config.tlsKey].filter((file) => file !== undefined).map((
+      file,
+    ): [Deno.PermissionDescriptor, string] => [
+      { name: "read", path: file },
+      `--allow-read=${file}`,
+    ]),
     ...config.hosts.map((host): [Deno.PermissionDescriptor, string] => [
       { name: "net", host },
       `--allow-net=${host}`,
@@ -55,8 +64,8 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
   return missing;
 }
 
-function formatAddress({ host, port }: ListenAddress): string {
-  return `ftp://${host.includes(":") ? `[${host}]` : host}:${port}`;
+function formatAddress({ host, port, implicitTls }: ListenAddress): string {
+  return `${implicitTls ? "ftps" : "ftp"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /**
@@ -129,6 +138,25 @@ export class FtpServer {
         `Cannot use root directory ${config.root}: ${(error as Error).message}`,
       );
     }
+    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+      throw new StartupError("--tls-cert and --tls-key go together");
+    }
+    if (
+      config.tlsCert === undefined && (config.implicitTlsPort !== undefined || config.requireTls)
+    ) {
+      throw new StartupError(
+        "--implicit-tls-port and --require-tls need --tls-cert and --tls-key",
+      );
+    }
+    let secureContext;
+    if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+      try {
+        secureContext = await loadSecureContext(config.tlsCert, config.tlsKey);
+      } catch (error) {
+        if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
+        throw error;
+      }
+    }
     const server = new FtpServer([], [], root, logger);
     const context: ServerContext = {
       config,
@@ -136,34 +164,47 @@ export class FtpServer {
       log: logger,
       openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
       loginThrottle: new LoginThrottle(),
+      ...(secureContext ? { secureContext } : {}),
     };
     server.#limits = new ConnectionLimits(config);
-    let port = config.port;
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
-    for (const host of config.hosts) {
-      try {
-        const listener = await server.#listen(host, port, context);
-        const address = listener.address() as net.AddressInfo;
-        port = address.port;
-        server.#listeners.push(listener);
-        server.addresses.push({ host, port });
-      } catch (error) {
-        if (defaultHosts && host === "::1" && server.addresses.length > 0) {
-          logger.info("listen-skipped", { host, reason: (error as Error).message });
-          continue;
+    const ports: [number, boolean][] = [[config.port, false]];
+    if (config.implicitTlsPort !== undefined) ports.push([config.implicitTlsPort, true]);
+    for (let [port, implicitTls] of ports) {
+      let listened = 0;
+      for (const host of config.hosts) {
+        try {
+          const listener = await server.#listen(host, port, context, implicitTls);
+          const address = listener.address() as net.AddressInfo;
+          port = address.port;
+          listened++;
+          server.#listeners.push(listener);
+          server.addresses.push(implicitTls ? { host, port, implicitTls } : { host, port });
+        } catch (error) {
+          if (defaultHosts && host === "::1" && listened > 0) {
+            logger.info("listen-skipped", { host, reason: (error as Error).message });
+            continue;
+          }
+          await server.close();
+          throw new StartupError(
+            `Cannot listen on ${formatAddress({ host, port, implicitTls })}: ${
+              (error as Error).message
+            }`,
+          );
         }
-        await server.close();
-        throw new StartupError(
-          `Cannot listen on ${formatAddress({ host, port })}: ${(error as Error).message}`,
-        );
       }
     }
     return server;
   }
 
-  #listen(host: string, port: number, context: ServerContext): Promise<net.Server> {
-    const listener = net.createServer((socket) => this.#accept(socket, context));
+  #listen(
+    host: string,
+    port: number,
+    context: ServerContext,
+    implicitTls: boolean,
+  ): Promise<net.Server> {
+    const listener = net.createServer((socket) => this.#accept(socket, context, implicitTls));
     return new Promise((resolve, reject) => {
       listener.once("error", reject);
       listener.listen({ host, port, ipv6Only: host.includes(":") }, () => {
@@ -177,7 +218,7 @@ export class FtpServer {
     });
   }
 
-  #accept(socket: net.Socket, context: ServerContext): void {
+  #accept(socket: net.Socket, context: ServerContext, implicitTls: boolean): void {
     const address = clientAddress(socket.remoteAddress);
     const refusal = this.#limits.admit(address);
     if (refusal) {
@@ -187,7 +228,7 @@ export class FtpServer {
       setTimeout(() => socket.destroy(), 1000).unref?.();
       return;
     }
-    const session = new Session(socket, context);
+    const session = new Session(socket, context, { implicitTls });
     this.#sessions.add(session);
     const running = session.run().finally(() => {
       this.#limits.release(address);

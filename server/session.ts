@@ -8,6 +8,7 @@
  */
 
 import type { Socket } from "node:net";
+import type { SecureContext, TLSSocket } from "node:tls";
 import { CommandLineReader, type LineEvent, parseCommand } from "../protocol/command.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { ReplyExchange, SessionSequence } from "../protocol/sequence.ts";
@@ -21,6 +22,7 @@ import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage.ts";
 import type { LoginThrottle } from "./limits.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
+import { startServerTls, TicketBook } from "./tls_context.ts";
 
 /** What every session shares: settings, users, log and the way to open a user's storage. */
 export interface ServerContext {
@@ -31,6 +33,14 @@ export interface ServerContext {
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */
   readonly loginThrottle: LoginThrottle;
+  /** The TLS certificate and key, when FTPS is configured. */
+  readonly secureContext?: SecureContext;
+}
+
+/** Options for a {@linkcode Session}. */
+export interface SessionOptions {
+  /** Implicit FTPS: the control connection is TLS from the first byte. */
+  implicitTls?: boolean;
 }
 
 /** A running transfer: how to stop it and when it is over. */
@@ -75,10 +85,22 @@ export class Session {
   dataChannel: DataChannel | undefined;
   /** Failed logins in this session. */
   loginFailures = 0;
+  /** True once the control connection is protected by TLS (AUTH TLS or implicit FTPS). */
+  tls = false;
+  /** True once PBSZ was accepted (needed before PROT). */
+  pbszDone = false;
+  /** The data protection level set by PROT: C (clear) or P (private, TLS). */
+  protection: "C" | "P" = "C";
+  /** The TLS tickets issued to this control connection, for the data connection check. */
+  readonly tickets: TicketBook = new TicketBook();
 
-  readonly #socket: Socket;
-  readonly #reader: CommandLineReader;
-  readonly #queue: LineEvent[] = [];
+  readonly #raw: Socket;
+  #socket: Socket;
+  #reader: CommandLineReader;
+  #queue: LineEvent[] = [];
+  readonly #implicitTls: boolean;
+  readonly #onData = (chunk: Uint8Array) => this.#receive(chunk);
+  readonly #onEnd = () => this.#end();
   #wake: (() => void) | undefined;
   #ended = false;
   #quitting = false;
@@ -87,16 +109,18 @@ export class Session {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps an accepted control connection. */
-  constructor(socket: Socket, context: ServerContext) {
+  constructor(socket: Socket, context: ServerContext, options: SessionOptions = {}) {
+    this.#raw = socket;
     this.#socket = socket;
+    this.#implicitTls = options.implicitTls ?? false;
     this.context = context;
     this.peerAddress = socket.remoteAddress ?? "";
     this.peerPort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? "";
     this.#reader = new CommandLineReader({ maxLineLength: context.config.maxLineLength });
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
-    socket.on("end", () => this.#end());
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
     socket.on("close", () => this.#end());
     socket.on("error", () => this.#end());
   }
@@ -154,6 +178,7 @@ export class Session {
     this.log("connect");
     this.#touch();
     try {
+      if (this.#implicitTls) this.#switchToTls(this.#beginTls());
       await this.#reply(new ReplyExchange(""), ReplyCode.ServiceReady, "ferry FTP server ready.");
       while (!this.#quitting) {
         const event = await this.#next();
@@ -244,8 +269,44 @@ export class Session {
       result = { code: ftpError.code, text: ftpError.message };
     }
     this.sequence.complete(verb, result.code, result.detail);
+    if (result.startTls) {
+      // Stop reading commands before the 234 goes out: the next bytes are the TLS handshake.
+      const secure = this.#beginTls();
+      await this.#reply(exchange, result.code, result.text);
+      this.#switchToTls(secure);
+      return;
+    }
     await this.#reply(exchange, result.code, result.text);
     if (verb === "QUIT" || result.close) this.#quitting = true;
+  }
+
+  /** Takes the clear socket's data events over for TLS; commands read so far are dropped. */
+  #beginTls(): TLSSocket {
+    const secureContext = this.context.secureContext;
+    if (!secureContext) throw new Error("TLS is not configured");
+    this.#raw.off("data", this.#onData);
+    this.#raw.off("end", this.#onEnd);
+    this.#queue = [];
+    this.#reader = new CommandLineReader({ maxLineLength: this.context.config.maxLineLength });
+    const { socket, observer } = startServerTls(this.#raw, secureContext);
+    this.tickets.add(observer);
+    return socket;
+  }
+
+  /** From now on commands are read from and replies written to the TLS socket. */
+  #switchToTls(socket: TLSSocket): void {
+    this.#socket = socket;
+    this.tls = true;
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onEnd);
+    socket.on("error", (error: Error) => {
+      this.log("tls-error", { message: error.message });
+      this.#end();
+    });
+    socket.once("secure", () => {
+      this.log("tls", { protocol: socket.getProtocol() ?? "", reused: socket.isSessionReused() });
+    });
   }
 
   #startTransfer(
@@ -353,6 +414,7 @@ export class Session {
       });
     });
     this.#socket.destroy();
+    this.#raw.destroy();
     this.log("disconnect");
   }
 }

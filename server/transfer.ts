@@ -7,6 +7,7 @@
  */
 
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
+import type { DataStream } from "./data_stream.ts";
 import type { Storage, StorageFile } from "./storage.ts";
 
 const BUFFER_SIZE = 1 << 20;
@@ -41,12 +42,12 @@ export class DataConnectionError extends Error {
  * Call {@linkcode StallGuard.kick} on progress and {@linkcode StallGuard.stop} at the end.
  */
 export class StallGuard {
-  readonly #conn: Deno.Conn;
+  readonly #conn: { close(): void };
   readonly #ms: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Starts watching `conn`; no limit when `ms` is undefined. */
-  constructor(conn: Deno.Conn, ms: number | undefined) {
+  constructor(conn: { close(): void }, ms: number | undefined) {
     this.#conn = conn;
     this.#ms = ms;
     this.kick();
@@ -73,7 +74,7 @@ export class StallGuard {
 
 /** Writes all of `data` to a connection; socket errors become {@linkcode DataConnectionError}. */
 export async function writeAll(
-  conn: Deno.Conn,
+  conn: DataStream,
   data: Uint8Array,
   guard?: StallGuard,
 ): Promise<void> {
@@ -91,7 +92,7 @@ export async function writeAll(
 /** Sends a file over a data connection; returns the bytes read from the file. */
 export async function sendFile(
   file: StorageFile,
-  conn: Deno.Conn,
+  conn: DataStream,
   ascii: boolean,
   stallMs?: number,
 ): Promise<number> {
@@ -116,7 +117,7 @@ export async function sendFile(
 
 /** Receives a data connection into a file; returns the bytes read from the connection. */
 export async function receiveFile(
-  conn: Deno.Conn,
+  conn: DataStream,
   file: StorageFile,
   ascii: boolean,
   stallMs?: number,

@@ -8,12 +8,20 @@ import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import type { Session } from "../session.ts";
 import { clientAddress } from "../limits.ts";
+import { clearLoginRefused } from "./security.ts";
 
 /** USER: starts a login; the reply never tells whether the user exists. */
 export function user(session: Session, name: string): Promise<HandlerReply> {
   session.storage = undefined;
   session.permissions = "";
   session.cwd = "/";
+  if (clearLoginRefused(session, name)) {
+    // RFC 959 lists 530 for USER; RFC 4217 §4.2 lets a server refuse commands until TLS.
+    return Promise.resolve({
+      code: ReplyCode.NotLoggedIn,
+      text: "TLS required: use AUTH TLS before logging in.",
+    });
+  }
   const anonymous = session.context.authenticator.isAnonymousName(name);
   return Promise.resolve({
     code: ReplyCode.NeedPassword,

@@ -21,6 +21,31 @@ import type { HandlerReply } from "../commands.ts";
 import { ActiveChannel, comparableAddress, PassiveChannel } from "../data_channel.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
+import { checkResumption } from "../tls_context.ts";
+import { TlsActiveChannel, type TlsDataOptions, TlsPassiveChannel } from "../tls_data_channel.ts";
+
+/** The TLS settings of a PROT P data channel, or undefined for PROT C. */
+function tlsData(session: Session): TlsDataOptions | undefined {
+  const secureContext = session.context.secureContext;
+  if (session.protection !== "P" || !secureContext) return undefined;
+  const { config } = session.context;
+  return {
+    secureContext,
+    timeoutMs: config.dataTimeoutMs,
+    verify: (socket, observer) => {
+      const refusal = checkResumption(socket, observer, {
+        requireReuse: !config.tlsReuseOptional,
+        tickets: session.tickets,
+      });
+      session.log("data-tls", {
+        protocol: socket.getProtocol() ?? "",
+        reused: socket.isSessionReused(),
+        ok: refusal === undefined,
+      });
+      return refusal;
+    },
+  };
+}
 
 function controlFamily(session: Session): 4 | 6 {
   return isIPv6(comparableAddress(session.localAddress)) ? 6 : 4;
@@ -51,11 +76,15 @@ function useActive(session: Session, requested: HostPort, verb: string): Handler
     throw new FtpError(ReplyCode.ArgumentSyntaxError, "Privileged data ports are refused.");
   }
   session.dataChannel?.close();
-  session.dataChannel = new ActiveChannel({
+  const tls = tlsData(session);
+  const options = {
     hostname: target.host,
     port: target.port,
     timeoutMs: session.context.config.dataTimeoutMs,
-  });
+  };
+  session.dataChannel = tls
+    ? new TlsActiveChannel({ ...tls, ...options })
+    : new ActiveChannel(options);
   return { code: ReplyCode.Ok, text: `${verb} command successful.` };
 }
 
@@ -92,36 +121,40 @@ export function eprt(session: Session, argument: string): Promise<HandlerReply> 
   return Promise.resolve(useActive(session, target, "EPRT"));
 }
 
-function listen(session: Session): PassiveChannel {
+async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChannel> {
   session.dataChannel?.close();
   session.dataChannel = undefined;
   const { config } = session.context;
-  const channel = PassiveChannel.listen({
+  const options = {
     hostname: comparableAddress(session.localAddress),
     peerAddress: session.peerAddress,
     timeoutMs: config.dataTimeoutMs,
     ...(config.pasvPorts ? { portRange: config.pasvPorts } : {}),
-  });
+  };
+  const tls = tlsData(session);
+  const channel = tls
+    ? await TlsPassiveChannel.listen({ ...tls, ...options })
+    : PassiveChannel.listen(options);
   session.dataChannel = channel;
   return channel;
 }
 
 /** PASV (RFC 959): listens and announces an IPv4 address; on IPv6 connections EPSV is needed. */
-export function pasv(session: Session): Promise<HandlerReply> {
+export async function pasv(session: Session): Promise<HandlerReply> {
   refuseAfterEpsvAll(session, "PASV");
   if (controlFamily(session) === 6) {
     throw new FtpError(ReplyCode.NetworkProtocolNotSupported, "PASV is IPv4 only; use EPSV.");
   }
-  const channel = listen(session);
+  const channel = await listen(session);
   const host = session.context.config.pasvAddress ?? comparableAddress(session.localAddress);
-  return Promise.resolve({
+  return {
     code: ReplyCode.EnteringPassive,
     text: formatPasvReplyText({ host, port: channel.port }),
-  });
+  };
 }
 
 /** EPSV (RFC 2428): listens and announces only the port; `EPSV ALL` locks the session to EPSV. */
-export function epsv(session: Session, argument: string): Promise<HandlerReply> {
+export async function epsv(session: Session, argument: string): Promise<HandlerReply> {
   let request: ReturnType<typeof parseEpsvArgument>;
   const family = controlFamily(session);
   try {
@@ -137,7 +170,7 @@ export function epsv(session: Session, argument: string): Promise<HandlerReply> 
   }
   if (request.kind === "all") {
     session.epsvAll = true;
-    return Promise.resolve({ code: ReplyCode.Ok, text: "EPSV ALL ok." });
+    return { code: ReplyCode.Ok, text: "EPSV ALL ok." };
   }
   if (request.kind === "family" && request.family !== family) {
     throw new FtpError(
@@ -145,9 +178,9 @@ export function epsv(session: Session, argument: string): Promise<HandlerReply> 
       `Network protocol not supported, use (${family === 6 ? 2 : 1})`,
     );
   }
-  const channel = listen(session);
-  return Promise.resolve({
+  const channel = await listen(session);
+  return {
     code: ReplyCode.EnteringExtendedPassive,
     text: formatEpsvReplyText(channel.port),
-  });
+  };
 }

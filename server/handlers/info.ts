@@ -27,8 +27,10 @@ export function syst(): Promise<HandlerReply> {
 
 /** FEAT (RFC 2389): the extensions this server supports. */
 export function feat(session: Session): Promise<HandlerReply> {
+  const tls = session.context.secureContext ? ["AUTH TLS", "AUTH SSL", "PBSZ", "PROT"] : [];
   return reply(ReplyCode.SystemStatus, [
     "Features:",
+    ...tls,
     "EPRT",
     "EPSV",
     "MDTM",

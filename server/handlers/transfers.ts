@@ -10,10 +10,12 @@ import { formatListLine } from "../../protocol/listing.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
+import type { DataStream } from "../data_stream.ts";
 import type { Session } from "../session.ts";
 import type { StorageEntry } from "../storage.ts";
 import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";
 import { mlsxLine } from "./files.ts";
+import { privateDataRequired } from "./security.ts";
 
 const encoder = new TextEncoder();
 
@@ -25,10 +27,18 @@ function modeName(session: Session): string {
  * Sends the preliminary reply and waits for the data connection: 125 if the
  * client is already connected, 150 otherwise.
  */
-async function openData(session: Session, signal: AbortSignal, text: string): Promise<Deno.Conn> {
+async function openData(
+  session: Session,
+  signal: AbortSignal,
+  text: string,
+): Promise<DataStream> {
   const channel = session.dataChannel;
   if (!channel) {
     throw new FtpError(ReplyCode.CannotOpenData, "Use PORT, PASV, EPRT or EPSV first.");
+  }
+  if (session.protection !== "P" && privateDataRequired(session)) {
+    // RFC 4217 §9: "521 data connection cannot be opened with this PROT setting".
+    throw new FtpError(ReplyCode.DataProtectionRefused, "PROT P required for data transfers.");
   }
   await session.preliminary(
     channel.connected ? ReplyCode.DataAlreadyOpen : ReplyCode.FileStatusOk,

@@ -1,0 +1,159 @@
+/**
+ * The byte stream of a data connection, as the transfer loops see it:
+ * read into a buffer, write, close. `Deno.Conn` (clear data, the fast path)
+ * fits it as it is; {@linkcode TlsDataStream} adapts a `node:tls` socket
+ * (PROT P).
+ *
+ * @module
+ */
+
+import type { TLSSocket } from "node:tls";
+
+/** A data connection: clear (`Deno.Conn`) or TLS ({@linkcode TlsDataStream}). */
+export interface DataStream {
+  /** Reads into `buffer`; resolves with the count, or null at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `data`; resolves with how many bytes were taken. */
+  write(data: Uint8Array): Promise<number>;
+  /** Closes the connection (for TLS: close_notify, then the socket). */
+  close(): void;
+}
+
+/** How long a closing TLS data connection may take to say goodbye before it is destroyed. */
+const CLOSE_GRACE_MS = 5_000;
+/** Pause the socket when this much received data waits to be read. */
+const HIGH_WATER = 4 * 1024 * 1024;
+
+/**
+ * A TLS data connection behind the {@linkcode DataStream} interface. Reads
+ * return null only after the peer's close_notify or end of stream, so an
+ * upload is never cut short; writes wait for the socket to drain.
+ *
+ * @example
+ * ```ts
+ * const { socket, flow } = startServerTls(tcpSocket, secureContext);
+ * const stream = new TlsDataStream(socket, flow);
+ * await stream.write(new TextEncoder().encode("hello"));
+ * stream.close();
+ * ```
+ */
+export class TlsDataStream implements DataStream {
+  /** The TLS socket. */
+  readonly socket: TLSSocket;
+  readonly #chunks: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+  #closing = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #flow: { hold(): void; release(): void };
+  #holding = false;
+
+  /**
+   * Wraps a TLS socket whose handshake is complete. `flow` pauses the TCP
+   * socket underneath when the reader falls behind (pausing the TLS socket
+   * itself stalls Deno's TLS layer for good).
+   */
+  constructor(socket: TLSSocket, flow: { hold(): void; release(): void }) {
+    this.socket = socket;
+    this.#flow = flow;
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#queued += chunk.length;
+      if (this.#queued > HIGH_WATER && !this.#holding) {
+        this.#holding = true;
+        flow.hold();
+      }
+      this.#notify();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on("error", (error: Error) => {
+      this.#error ??= error;
+      this.#notify();
+    });
+    socket.on("close", () => {
+      clearTimeout(this.#graceTimer);
+      this.#ended = true;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async read(buffer: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    let n = 0;
+    while (n < buffer.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0]!;
+      const take = Math.min(chunk.length, buffer.length - n);
+      buffer.set(chunk.subarray(0, take), n);
+      n += take;
+      if (take === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(take);
+    }
+    this.#queued -= n;
+    if (this.#holding && this.#queued <= HIGH_WATER / 2) {
+      this.#holding = false;
+      this.#flow.release();
+    }
+    return n;
+  }
+
+  write(data: Uint8Array): Promise<number> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.socket.destroyed || this.#closing) {
+      return Promise.reject(new Error("TLS data connection closed"));
+    }
+    // The socket keeps its own reference to the chunk; the caller reuses its buffer.
+    const copy = data.slice();
+    return new Promise((resolve, reject) => {
+      const onClose = () => {
+        this.socket.off("drain", onDrain);
+        reject(this.#error ?? new Error("TLS data connection closed"));
+      };
+      const onDrain = () => {
+        this.socket.off("close", onClose);
+        resolve(copy.length);
+      };
+      if (this.socket.write(copy)) return resolve(copy.length);
+      this.socket.once("drain", onDrain);
+      this.socket.once("close", onClose);
+    });
+  }
+
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (!this.#ended) {
+      // Closed from this side (a stall, an abort): a pending read fails instead of ending.
+      this.#error ??= new Error("TLS data connection closed");
+      this.#notify();
+    }
+    if (this.socket.destroyed) return;
+    if (this.#error) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end();
+    this.#graceTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+  }
+
+  /** Drops the connection at once (an aborted transfer). */
+  destroy(): void {
+    this.#closing = true;
+    clearTimeout(this.#graceTimer);
+    this.socket.destroy();
+  }
+}
