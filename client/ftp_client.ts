@@ -7,6 +7,7 @@
  */
 
 import {
+  comparableAddress,
   formatEprtArgument,
   formatPortArgument,
   parseEpsvReply,
@@ -91,12 +92,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
       timer = setTimeout(() => reject(new ClientError(message, ExitCode.Connect)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-function stripMapped(address: string): string {
-  return address.toLowerCase().startsWith("::ffff:") && address.includes(".")
-    ? address.slice(7)
-    : address;
 }
 
 /**
@@ -503,7 +498,7 @@ export class FtpClient {
       // The address in the reply is ignored: data goes to the server we are talking to.
       port = parsePasvReply(reply.lines.join(" ")).port;
     }
-    const hostname = stripMapped(this.#control.remoteAddress);
+    const hostname = comparableAddress(this.#control.remoteAddress);
     const timeoutMs = this.#options.timeoutMs ?? 30_000;
     let conn: Deno.Conn;
     try {
@@ -527,7 +522,7 @@ export class FtpClient {
   }
 
   async #openActive(): Promise<DataSetup> {
-    const hostname = stripMapped(this.#control.localAddress);
+    const hostname = comparableAddress(this.#control.localAddress);
     const listener = Deno.listen({ hostname, port: 0 });
     const close = () => {
       try {
@@ -557,7 +552,7 @@ export class FtpClient {
       close();
       throw error;
     }
-    const server = stripMapped(this.#control.remoteAddress);
+    const server = comparableAddress(this.#control.remoteAddress);
     const timeoutMs = this.#options.timeoutMs ?? 30_000;
     let accepted: Deno.Conn | undefined;
     return {
@@ -565,7 +560,7 @@ export class FtpClient {
         const accept = async () => {
           while (true) {
             const conn = await listener.accept();
-            if (stripMapped(conn.remoteAddr.hostname) === server) return conn;
+            if (comparableAddress(conn.remoteAddr.hostname) === server) return conn;
             conn.close(); // not from the server: refuse a stolen data connection
           }
         };

@@ -306,6 +306,25 @@ export function normalizeHost(host: string): { host: string; family: 4 | 6 } {
   return { host: bare, family: 6 };
 }
 
+/**
+ * The form in which two addresses of one host compare equal: lower case,
+ * IPv4-mapped IPv6 turned into IPv4. Input that is not an IP literal comes
+ * back lower-cased, never throws.
+ *
+ * @example Usage
+ * ```ts
+ * import { comparableAddress } from "./address.ts";
+ * comparableAddress("::FFFF:127.0.0.1"); // "127.0.0.1"
+ * ```
+ */
+export function comparableAddress(address: string): string {
+  try {
+    return normalizeHost(address).host.toLowerCase();
+  } catch {
+    return address.trim().toLowerCase();
+  }
+}
+
 function _stripBrackets(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }

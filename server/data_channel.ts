@@ -6,6 +6,7 @@
  * @module
  */
 
+import { comparableAddress } from "../protocol/address.ts";
 import { ReplyCode } from "../protocol/reply.ts";
 import type { DataStream } from "./data_stream.ts";
 import { FtpError } from "./ftp_error.ts";
@@ -18,13 +19,6 @@ export interface DataChannel {
   open(): Promise<DataStream>;
   /** Closes the listener or connection; safe to call at any time. */
   close(): void;
-}
-
-/** Strips the IPv4-mapped prefix so "::ffff:127.0.0.1" and "127.0.0.1" compare equal. */
-export function comparableAddress(address: string): string {
-  return address.toLowerCase().startsWith("::ffff:") && address.includes(".")
-    ? address.slice(7)
-    : address.toLowerCase();
 }
 
 /** The 425 error for a data connection that could not be made. */

@@ -6,12 +6,6 @@
  * @module
  */
 
-/** Strips the IPv4-mapped prefix so one client counts as one address. */
-export function clientAddress(address: string | undefined): string {
-  const text = (address ?? "").toLowerCase();
-  return text.startsWith("::ffff:") && text.includes(".") ? text.slice(7) : text;
-}
-
 /**
  * Counts open control connections, in all and per client address.
  *

@@ -11,7 +11,8 @@ import { Authenticator } from "./auth.ts";
 import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./local_storage.ts";
 import { Logger } from "./log.ts";
-import { clientAddress, ConnectionLimits, LoginThrottle } from "./limits.ts";
+import { ConnectionLimits, LoginThrottle } from "./limits.ts";
+import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage.ts";
@@ -219,7 +220,7 @@ export class FtpServer {
   }
 
   #accept(socket: net.Socket, context: ServerContext, implicitTls: boolean): void {
-    const address = clientAddress(socket.remoteAddress);
+    const address = comparableAddress(socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
       this.#logger.info("refused", { peer: address, reason: refusal });

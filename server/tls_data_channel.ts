@@ -12,7 +12,8 @@
 import * as net from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
 import { ReplyCode } from "../protocol/reply.ts";
-import { cannotOpen, comparableAddress, type DataChannel } from "./data_channel.ts";
+import { cannotOpen, type DataChannel } from "./data_channel.ts";
+import { comparableAddress } from "../protocol/address.ts";
 import { TlsDataStream } from "./data_stream.ts";
 import { FtpError } from "./ftp_error.ts";
 import type { HandshakeObserver } from "./tls_handshake.ts";

@@ -7,7 +7,7 @@
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import type { Session } from "../session.ts";
-import { clientAddress } from "../limits.ts";
+import { comparableAddress } from "../../protocol/address.ts";
 import { clearLoginRefused } from "./security.ts";
 
 /** USER: starts a login; the reply never tells whether the user exists. */
@@ -36,7 +36,7 @@ export function user(session: Session, name: string): Promise<HandlerReply> {
 export async function pass(session: Session, password: string): Promise<HandlerReply> {
   const name = session.user ?? "";
   const record = await session.context.authenticator.authenticate(name, password);
-  const address = clientAddress(session.peerAddress);
+  const address = comparableAddress(session.peerAddress);
   if (!record) {
     session.loginFailures++;
     const delay = session.context.loginThrottle.failure(address);

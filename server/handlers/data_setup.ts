@@ -16,9 +16,10 @@ import {
   parsePortArgument,
   UnsupportedProtocolError,
 } from "../../protocol/address.ts";
+import { comparableAddress } from "../../protocol/address.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
-import { ActiveChannel, comparableAddress, PassiveChannel } from "../data_channel.ts";
+import { ActiveChannel, PassiveChannel } from "../data_channel.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
 import { checkResumption } from "../tls_context.ts";
