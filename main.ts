@@ -28,6 +28,9 @@ function buildProgram(): Command {
     .description("An FTP server and client in one program.")
     .version("0.1.0")
     .exitOverride()
+    // Decided here, so commander never reads color variables from the environment
+    // (the server runs without --allow-env).
+    .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
     .showHelpAfterError();
 
   program.command("serve")

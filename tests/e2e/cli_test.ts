@@ -146,3 +146,13 @@ Deno.test("ferry serve with narrowed permissions prints its addresses, serves, a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ferry serve --help works with only the serve task's narrowed permissions", async () => {
+  const result = await run(["serve", "--help"], undefined, [
+    "--allow-net",
+    "--allow-read=./srv,./credentials.txt",
+    "--allow-write=./srv",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /Usage: ferry serve/);
+});
