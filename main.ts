@@ -52,6 +52,15 @@ function buildProgram(): Command {
     .option("--max-sessions <n>", "most control connections at once", "2000")
     .option("--max-sessions-per-ip <n>", "most control connections at once from one address", "100")
     .option("--max-login-failures <n>", "failed logins before a session is closed", "5")
+    .option(
+      "--atomic-uploads",
+      "STOR/STOU write to a hidden temporary name, renamed over the target on success",
+    )
+    .option(
+      "--shutdown-grace <seconds>",
+      "on SIGINT/SIGTERM, let running transfers finish for up to this long",
+      "30",
+    )
     .option("--tls-cert <file>", "TLS certificate (PEM); with --tls-key turns on FTPS (AUTH TLS)")
     .option("--tls-key <file>", "TLS private key (PEM)")
     .option("--implicit-tls-port <port>", "also listen for implicit FTPS (TLS from the start)")

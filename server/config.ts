@@ -44,6 +44,13 @@ export interface ServerConfig {
   anonymousClear: boolean;
   /** Accept PROT P data connections that do not resume the control connection's TLS session. */
   tlsReuseOptional: boolean;
+  /**
+   * STOR and STOU write to a hidden temporary name in the target's directory and rename it
+   * over the target only when the whole upload arrived (APPE and REST+STOR still write in place).
+   */
+  atomicUploads: boolean;
+  /** On SIGINT/SIGTERM, how long running transfers may go on before they are cut, in milliseconds. */
+  shutdownGraceMs: number;
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -62,6 +69,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   requireTls: false,
   anonymousClear: false,
   tlsReuseOptional: false,
+  atomicUploads: false,
+  shutdownGraceMs: 30_000,
 };
 
 /**

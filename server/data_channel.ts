@@ -59,7 +59,15 @@ export class PassiveChannel implements DataChannel {
     this.#peer = comparableAddress(options.peerAddress);
     this.#accepted = this.#accept(options.timeoutMs);
     this.#accepted.catch(() => {}); // observed by open(); never unhandled
+    this.released = this.#accepted.then(() => {}, () => {});
   }
+
+  /**
+   * Resolves once the listening socket is really gone. Deno frees a
+   * listener's port only when its pending accept has settled, a little after
+   * `close()`, so a new PASV on a narrow `--pasv-ports` range waits for this.
+   */
+  readonly released: Promise<void>;
 
   /** Starts listening; rejects with 425 if no port in the range is free. */
   static listen(options: PassiveOptions): PassiveChannel {

@@ -29,6 +29,8 @@ export interface ServeOptions {
   requireTls?: boolean;
   allowAnonymousClear?: boolean;
   tlsReuseOptional?: boolean;
+  atomicUploads?: boolean;
+  shutdownGrace?: string;
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {
@@ -93,22 +95,46 @@ export function serveConfig(options: ServeOptions): ServerConfig {
   config.requireTls = options.requireTls ?? false;
   config.anonymousClear = options.allowAnonymousClear ?? false;
   config.tlsReuseOptional = options.tlsReuseOptional ?? false;
+  config.atomicUploads = options.atomicUploads ?? false;
+  if (options.shutdownGrace !== undefined) {
+    config.shutdownGraceMs = parseInteger(options.shutdownGrace, "shutdown grace", 0, 86400) *
+      1000;
+  }
   return config;
 }
 
-/** Starts the server, prints the ready line, and resolves when a signal has stopped it. */
+/**
+ * Starts the server, prints the ready line, and resolves when a signal has
+ * stopped it: the first SIGINT/SIGTERM stops accepting and lets running
+ * transfers finish for up to `--shutdown-grace` seconds, a second one cuts
+ * them short.
+ */
 export async function serve(options: ServeOptions): Promise<void> {
-  const server = await FtpServer.start(serveConfig(options));
+  const config = serveConfig(options);
+  const server = await FtpServer.start(config);
   console.log(server.describe());
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      Deno.removeSignalListener("SIGINT", stop);
-      Deno.removeSignalListener("SIGTERM", stop);
-      console.error("ferry: shutting down");
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
-  await server.close();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const signalled = Promise.withResolvers<void>();
+  let closing: Promise<void> | undefined;
+  const stop = () => {
+    if (closing) {
+      console.error("ferry: stopping now");
+      server.close({ graceMs: 0 });
+      return;
+    }
+    console.error(
+      `ferry: shutting down (running transfers get up to ${
+        config.shutdownGraceMs / 1000
+      } s; send the signal again to stop now)`,
+    );
+    closing = server.close({ graceMs: config.shutdownGraceMs });
+    signalled.resolve();
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    await signalled.promise;
+    await closing;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
 }

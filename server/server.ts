@@ -35,6 +35,15 @@ export interface ListenAddress {
   implicitTls?: boolean;
 }
 
+/** Options for {@linkcode FtpServer.close}. */
+export interface CloseOptions {
+  /**
+   * How long running transfers may go on before they are aborted, in milliseconds.
+   * @default {0}
+   */
+  graceMs?: number;
+}
+
 /** Options for {@linkcode FtpServer.start}. */
 export interface StartOptions {
   /** Where log lines go. */
@@ -89,6 +98,8 @@ export class FtpServer {
   readonly #running = new Set<Promise<void>>();
   readonly #logger: Logger;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
+  #closing: Promise<void> | undefined;
+  #cutGrace: (() => void) | undefined;
 
   private constructor(
     listeners: net.Server[],
@@ -246,15 +257,56 @@ export class FtpServer {
     } serving ${this.root}`;
   }
 
-  /** Stops listening, closes every session with 421, and waits for them to end. */
-  async close(): Promise<void> {
-    await Promise.all(
-      this.#listeners.map((listener) =>
-        new Promise<void>((resolve) => listener.close(() => resolve()))
-      ),
+  /**
+   * Stops the server: stops listening at once (new connections are refused),
+   * closes idle sessions with 421, lets running transfers finish for up to
+   * `graceMs` (each of those sessions gets its 226, then 421), then cuts what
+   * is left with 421 and waits for every session to end. Calling it again
+   * while it runs returns the same promise; with `graceMs: 0` it also cuts
+   * the grace period short (a second Ctrl-C).
+   *
+   * @example
+   * ```ts
+   * await server.close({ graceMs: 30_000 });
+   * ```
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    const graceMs = options.graceMs ?? 0;
+    if (this.#closing) {
+      if (graceMs === 0) this.#cutGrace?.();
+      return this.#closing;
+    }
+    this.#closing = this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    const stopped = this.#listeners.map((listener) =>
+      new Promise<void>((resolve) => listener.close(() => resolve()))
     );
     this.#listeners.length = 0;
-    await Promise.all([...this.#sessions].map((session) => session.shutdown()));
+    if (this.#sessions.size > 0) {
+      this.#logger.info("shutdown", { sessions: this.#sessions.size, graceMs });
+    }
+    for (const session of this.#sessions) session.drain();
+    if (graceMs > 0 && this.#running.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all([...this.#running]),
+        new Promise<void>((resolve) => {
+          this.#cutGrace = resolve;
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      this.#cutGrace = undefined;
+    }
+    await Promise.all(
+      [...this.#sessions].map((session) =>
+        session.shutdown("Server shutting down; closing control connection.")
+      ),
+    );
     await Promise.all([...this.#running]);
+    await Promise.all(stopped);
   }
 }

@@ -107,6 +107,8 @@ export class Session {
   #transfer: RunningTransfer | undefined;
   #transferExchange: ReplyExchange | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set by {@linkcode Session.drain} while a transfer runs: the 421 to send when it ends. */
+  #drainText: string | undefined;
 
   /** Wraps an accepted control connection. */
   constructor(socket: Socket, context: ServerContext, options: SessionOptions = {}) {
@@ -213,13 +215,30 @@ export class Session {
     }
   }
 
-  /** Closes the session from outside (server shutdown, idle timeout) with a 421 reply. */
+  /**
+   * Closes the session from outside (server shutdown, idle timeout) with a
+   * 421 reply; a running transfer is aborted. Nothing is written after the 421.
+   */
   async shutdown(text = "Service closing control connection."): Promise<void> {
     if (this.#ended) return;
     this.#quitting = true;
     this.#transfer?.controller.abort();
-    await this.#write(formatReply(ReplyCode.ServiceUnavailable, text)).catch(() => {});
+    const written = this.#write(formatReply(ReplyCode.ServiceUnavailable, text));
     this.#end();
+    await written.catch(() => {});
+  }
+
+  /**
+   * Closes the session for a graceful server shutdown: at once with 421 if
+   * no transfer runs, else with 421 right after the running transfer's final
+   * reply. {@linkcode Session.shutdown} still cuts the transfer short.
+   */
+  drain(text = "Server shutting down; closing control connection."): void {
+    if (!this.#transfer) {
+      this.shutdown(text);
+      return;
+    }
+    this.#drainText = text;
   }
 
   async #dispatch(verb: string, argument: string): Promise<void> {
@@ -240,6 +259,7 @@ export class Session {
       return refuse(ReplyCode.ArgumentSyntaxError, `${verb} takes no argument.`);
     }
     if (spec.permission && !this.permissions.includes(spec.permission)) {
+      this.log("denied", { verb, argument });
       return refuse(ReplyCode.FileUnavailable, "Permission denied.");
     }
     if (spec.transfer) {
@@ -322,7 +342,8 @@ export class Session {
       this.dataChannel = undefined;
       this.#transfer = undefined;
       this.#transferExchange = undefined;
-      this.#touch();
+      if (this.#drainText !== undefined) this.shutdown(this.#drainText);
+      else this.#touch();
     });
     this.#transfer = { controller, done };
   }

@@ -123,8 +123,10 @@ export function eprt(session: Session, argument: string): Promise<HandlerReply> 
 }
 
 async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChannel> {
-  session.dataChannel?.close();
+  const previous = session.dataChannel;
+  previous?.close();
   session.dataChannel = undefined;
+  if (previous instanceof PassiveChannel) await previous.released; // its port is free again
   const { config } = session.context;
   const options = {
     hostname: comparableAddress(session.localAddress),

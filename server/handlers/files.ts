@@ -13,10 +13,12 @@ import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
 import type { StorageEntry } from "../storage.ts";
 import { asciiSize } from "../transfer.ts";
+import { refuseUploadTemp } from "./transfers.ts";
 
 /** DELE: removes a file. */
 export async function dele(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
+  refuseUploadTemp(target);
   await session.fs.remove(target);
   session.log("delete", { path: target });
   return { code: ReplyCode.FileActionOk, text: "File deleted." };
@@ -26,6 +28,7 @@ export async function dele(session: Session, argument: string): Promise<HandlerR
 export async function rnfr(session: Session, argument: string): Promise<HandlerReply> {
   const source = session.resolve(argument);
   if (source === "/") throw new FtpError(ReplyCode.FileUnavailable, "Cannot rename the root.");
+  refuseUploadTemp(source);
   await session.fs.stat(source);
   return { code: ReplyCode.PendingFurtherInfo, text: "Ready for RNTO.", detail: source };
 }
@@ -34,6 +37,7 @@ export async function rnfr(session: Session, argument: string): Promise<HandlerR
 export async function rnto(session: Session, argument: string): Promise<HandlerReply> {
   const source = session.sequence.renameFrom!;
   const target = session.resolve(argument);
+  refuseUploadTemp(target);
   await session.fs.rename(source, target);
   session.log("rename", { from: source, to: target });
   return { code: ReplyCode.FileActionOk, text: "Rename successful." };

@@ -12,7 +12,7 @@ import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { DataStream } from "../data_stream.ts";
 import type { Session } from "../session.ts";
-import type { StorageEntry } from "../storage.ts";
+import type { StorageEntry, StorageFile } from "../storage.ts";
 import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";
 import { mlsxLine } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
@@ -81,6 +81,7 @@ export async function retr(
   signal: AbortSignal,
 ): Promise<HandlerReply> {
   const path = session.resolve(argument);
+  refuseUploadTemp(path);
   const entry = await session.fs.stat(path);
   if (entry.type !== "file") throw new FtpError(ReplyCode.FileUnavailable, "Not a regular file.");
   const offset = session.sequence.offsetFor("RETR");
@@ -118,9 +119,40 @@ export async function retr(
   return { code: ReplyCode.ClosingData, text: "Transfer complete." };
 }
 
+const UPLOAD_TEMP = /^\..*\.ferry-upload-[0-9a-f]{8}$/s;
+
+/**
+ * True for the name of an `--atomic-uploads` temporary file
+ * (`.NAME.ferry-upload-XXXXXXXX`): hidden from listings and refused as a name.
+ *
+ * @example
+ * ```ts
+ * isUploadTemp(".report.pdf.ferry-upload-0badcafe"); // true
+ * ```
+ */
+export function isUploadTemp(name: string): boolean {
+  return UPLOAD_TEMP.test(name);
+}
+
+/** Refuses (553) a path whose last part is an upload's temporary name. */
+export function refuseUploadTemp(path: string): void {
+  if (isUploadTemp(posix.basename(path))) {
+    throw new FtpError(ReplyCode.BadFileName, "File name not allowed.");
+  }
+}
+
+/** A fresh temporary name beside `path`, for an atomic upload (kept under NAME_MAX). */
+function uploadTempPath(path: string): string {
+  const random = crypto.getRandomValues(new Uint8Array(4));
+  const suffix = Array.from(random, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const name = posix.basename(path).slice(0, 200);
+  return posix.join(posix.dirname(path), `.${name}.ferry-upload-${suffix}`);
+}
+
 /** Checks before a data connection opens that an upload to `path` can be created. */
 async function checkUploadTarget(session: Session, path: string): Promise<void> {
   if (path === "/") throw new FtpError(ReplyCode.FileUnavailable, "Is a directory.");
+  refuseUploadTemp(path);
   const parent = await session.fs.stat(posix.dirname(path)).catch(() => undefined);
   if (parent?.type !== "dir") {
     throw new FtpError(ReplyCode.FileUnavailable, "No such directory.");
@@ -136,6 +168,24 @@ interface UploadOptions {
   openOptions: { offset?: number; append?: boolean; createNew?: boolean };
 }
 
+/** The upload writes to a temporary name and renames it over the target (`--atomic-uploads`). */
+function isAtomic(session: Session, options: UploadOptions): boolean {
+  const { offset, append } = options.openOptions;
+  return session.context.config.atomicUploads && !append && !(offset && offset > 0);
+}
+
+/** Moves a finished atomic upload's temporary file over its target, keeping the target's mode. */
+async function commitUpload(session: Session, temp: string, options: UploadOptions): Promise<void> {
+  const existing = await session.fs.stat(options.path).catch(() => undefined);
+  if (existing && options.verb === "STOU") {
+    throw new FtpError(ReplyCode.FileUnavailable, "File exists.");
+  }
+  if (existing?.type === "file" && existing.mode !== undefined) {
+    await session.fs.chmod(temp, existing.mode);
+  }
+  await session.fs.rename(temp, options.path);
+}
+
 async function upload(
   session: Session,
   signal: AbortSignal,
@@ -146,22 +196,34 @@ async function upload(
   const conn = await openData(session, signal, options.preliminary);
   const started = performance.now();
   let bytes = 0;
-  const file = await session.fs.openWrite(path, options.openOptions);
+  const temp = isAtomic(session, options) ? uploadTempPath(path) : undefined;
+  let file: StorageFile | undefined;
+  let done = false;
   try {
-    bytes = await receiveFile(
-      conn,
-      file,
-      session.transferType === "A",
-      session.context.config.dataTimeoutMs,
+    file = await session.fs.openWrite(
+      temp ?? path,
+      temp ? { createNew: true } : options.openOptions,
     );
-  } catch (error) {
-    logTransfer(session, verb, path, bytes, started, false);
-    const connectionFailed = error instanceof FtpError || error instanceof DataConnectionError;
-    throw connectionFailed || signal.aborted ? aborted(signal, error) : error;
+    try {
+      bytes = await receiveFile(
+        conn,
+        file,
+        session.transferType === "A",
+        session.context.config.dataTimeoutMs,
+      );
+    } catch (error) {
+      const connectionFailed = error instanceof FtpError || error instanceof DataConnectionError;
+      throw connectionFailed || signal.aborted ? aborted(signal, error) : error;
+    } finally {
+      file.close();
+    }
+    if (temp) await commitUpload(session, temp, options);
+    done = true;
   } finally {
-    file.close();
+    // Only a temporary file this upload created is removed; the target is never touched.
+    if (temp && file && !done) await session.fs.remove(temp).catch(() => {});
+    logTransfer(session, verb, path, bytes, started, done);
   }
-  logTransfer(session, verb, path, bytes, started, true);
 }
 
 /** STOR: receives a file, replacing it, or from the REST offset on. */
@@ -249,7 +311,9 @@ async function* entriesAt(
     yield [entry];
     return;
   }
-  yield* session.fs.list(path);
+  for await (const batch of session.fs.list(path)) {
+    yield batch.filter((item) => !isUploadTemp(item.name));
+  }
 }
 
 async function* formatBatches(

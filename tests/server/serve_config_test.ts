@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG } from "../../server/config.ts";
+import { serveConfig } from "../../server/serve_command.ts";
+
+Deno.test("serveConfig() defaults: no atomic uploads, 30 s shutdown grace, the documented limits", () => {
+  const config = serveConfig({});
+  assert.equal(config.atomicUploads, false);
+  assert.equal(config.shutdownGraceMs, 30_000);
+  assert.equal(config.maxSessions, 2000);
+  assert.equal(config.maxSessionsPerIp, 100);
+  assert.equal(config.maxLoginFailures, 5);
+  assert.equal(config.idleTimeoutMs, 300_000);
+  assert.equal(config.dataTimeoutMs, 30_000);
+  assert.deepEqual(config, { ...DEFAULT_CONFIG, hosts: DEFAULT_CONFIG.hosts });
+});
+
+Deno.test("serveConfig() reads --atomic-uploads and --shutdown-grace (0 allowed)", () => {
+  const config = serveConfig({ atomicUploads: true, shutdownGrace: "5" });
+  assert.equal(config.atomicUploads, true);
+  assert.equal(config.shutdownGraceMs, 5000);
+  assert.equal(serveConfig({ shutdownGrace: "0" }).shutdownGraceMs, 0);
+});
+
+Deno.test("serveConfig() rejects a bad --shutdown-grace with a RangeError", () => {
+  for (const value of ["-1", "1.5", "ten", "", "86401"]) {
+    assert.throws(() => serveConfig({ shutdownGrace: value }), RangeError, value);
+  }
+});
