@@ -19,7 +19,8 @@ import {
 import { StartupError } from "./server/server.ts";
 import { CertCommandError, makeCertificate } from "./server/cert_command.ts";
 import { defineClientCommands } from "./client/cli.ts";
-import { ClientError, ExitStatus } from "./client/errors.ts";
+import { ClientError } from "./client/errors.ts";
+import { ExitStatus } from "./cli/exit_status.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -70,7 +71,7 @@ function buildProgram(): Command {
       "--tls-reuse-optional",
       "accept PROT P data connections that do not resume the control connection's TLS session",
     )
-    .action(serve);
+    .action((options) => serve(options, Deno.args.slice(Deno.args.indexOf("serve") + 1)));
 
   program.command("cert")
     .description("Make TLS certificates for FTPS.")

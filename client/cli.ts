@@ -6,7 +6,7 @@
  */
 
 import { runShell } from "./shell.ts";
-import { ExitStatus } from "./errors.ts";
+import { ExitStatus } from "../cli/exit_status.ts";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { cat, get, put } from "./commands/transfer.ts";
 import { ls, mkdir, mv, rm, rmdir, stat } from "./commands/remote_fs.ts";

@@ -12,6 +12,7 @@ import { FtpClient } from "./ftp_client.ts";
 import type { ExistingPolicy, TypeChoice } from "./local_transfer.ts";
 import { ProgressBar } from "./progress.ts";
 import {
+  credentialEnvironment,
   type Credentials,
   type CredentialSources,
   type FtpUrl,
@@ -55,8 +56,7 @@ export interface ClientIo {
 /** The standard streams and the real environment. */
 export function processIo(): ClientIo {
   const encoder = new TextEncoder();
-  const env = Deno.env.toObject();
-  if (env.FERRY_PASSWORD === "") delete env.FERRY_PASSWORD;
+  const env = credentialEnvironment();
   return {
     async stdout(data) {
       let written = 0;

@@ -68,16 +68,3 @@ function exitCodeFor(verb: string, code: number): number {
   if (code >= 500 || code === 450) return ExitCode.RemoteFile;
   return ExitCode.Failure;
 }
-
-/** A command that has already reported its outcome asks to end with this exit code, silently. */
-export class ExitStatus extends Error {
-  /** The exit code. */
-  readonly exitCode: number;
-
-  /** Creates the request for `exitCode`. */
-  constructor(exitCode: number) {
-    super(`Exit with status ${exitCode}`);
-    this.name = "ExitStatus";
-    this.exitCode = exitCode;
-  }
-}

@@ -8,7 +8,7 @@
  */
 
 import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
-import { parseFtpUrl, resolveCredentials } from "./url.ts";
+import { credentialEnvironment, parseFtpUrl, resolveCredentials } from "./url.ts";
 import { homeDir, type ShellSession } from "./shell_session.ts";
 import { getFile, getMatching, putFile, putMatching } from "./shell_transfers.ts";
 
@@ -120,11 +120,7 @@ async function open(session: ShellSession, args: string[]): Promise<void> {
 }
 
 function environment(): Record<string, string | undefined> {
-  try {
-    return Deno.env.toObject();
-  } catch {
-    return {};
-  }
+  return credentialEnvironment();
 }
 
 async function logIn(session: ShellSession, user: string, password?: string): Promise<void> {

@@ -187,3 +187,21 @@ export async function resolveCredentials(
   }
   return { user, password };
 }
+
+/**
+ * The environment variables credential resolution reads, HOME and
+ * FERRY_PASSWORD (an empty one counts as unset). A variable the process may
+ * not read is left out, so `--allow-env=HOME,FERRY_PASSWORD` is enough.
+ */
+export function credentialEnvironment(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of ["HOME", "FERRY_PASSWORD"]) {
+    try {
+      const value = Deno.env.get(name);
+      if (value) env[name] = value;
+    } catch {
+      // not permitted: as if unset
+    }
+  }
+  return env;
+}

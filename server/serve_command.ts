@@ -6,6 +6,8 @@
  */
 
 import { DEFAULT_CONFIG, parsePortRange, type ServerConfig } from "./config.ts";
+import { ExitStatus } from "../cli/exit_status.ts";
+import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
 import { FtpServer } from "./server.ts";
 import { isIPv4 } from "node:net";
 
@@ -109,8 +111,21 @@ export function serveConfig(options: ServeOptions): ServerConfig {
  * transfers finish for up to `--shutdown-grace` seconds, a second one cuts
  * them short.
  */
-export async function serve(options: ServeOptions): Promise<void> {
+export async function serve(options: ServeOptions, args: string[] = []): Promise<void> {
   const config = serveConfig(options);
+  const relaunch = holdsBroadPermissions() ? relaunchCommand() : undefined;
+  if (relaunch) {
+    // Broad read/write (an installed ferry, which is also the client): serve from a
+    // child whose Deno permissions are narrowed to what the server needs.
+    const code = await serveNarrowed(args, {
+      root: config.root,
+      credentials: config.credentials,
+      ...(config.tlsCert ? { tlsCert: config.tlsCert } : {}),
+      ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
+    }, relaunch);
+    if (code !== 0) throw new ExitStatus(code);
+    return;
+  }
   const server = await FtpServer.start(config);
   console.log(server.describe());
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];

@@ -156,3 +156,42 @@ Deno.test("ferry serve --help works with only the serve task's narrowed permissi
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /Usage: ferry serve/);
 });
+
+Deno.test("ferry serve with broad permissions serves from a child narrowed to the root", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const creds = `${dir}/creds.txt`;
+    await Deno.writeTextFile(creds, "");
+    const server = startCli([
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--root",
+      `${dir}/srv`,
+      "--credentials",
+      creds,
+    ]);
+    await readReadyLine(server);
+    const pid = server.child.pid;
+    const children = (await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`)).trim();
+    assert.match(children, /^\d+$/, "exactly one child process");
+    const cmdline = (await Deno.readTextFile(`/proc/${children}/cmdline`)).split("\0");
+    const realRoot = await Deno.realPath(`${dir}/srv`);
+    assert.ok(
+      cmdline.includes(`--allow-write=${realRoot}`) || cmdline.includes(`--allow-write=${dir}/srv`),
+      cmdline.join(" "),
+    );
+    assert.ok(
+      cmdline.some((arg) => arg.startsWith("--allow-read=") && arg.includes(creds)),
+      cmdline.join(" "),
+    );
+    assert.ok(!cmdline.includes("--allow-all") && !cmdline.includes("-A"), cmdline.join(" "));
+    server.child.kill("SIGTERM");
+    assert.equal((await server.child.status).code, 0);
+    await server.drained;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
