@@ -17,6 +17,22 @@ export interface DataStream {
   write(data: Uint8Array): Promise<number>;
   /** Closes the connection (for TLS: close_notify, then the socket). */
   close(): void;
+  /**
+   * Resolves once everything written has left for the peer (TLS: encrypted
+   * and handed to the TCP socket). Clear connections write straight to the
+   * kernel and need no flush.
+   */
+  flush?(): Promise<void>;
+}
+
+/** What a TLS data stream needs from the TCP layer under it (a `TappedSocket`). */
+export interface TlsFlow {
+  /** Stops reading from the TCP socket. */
+  hold(): void;
+  /** Reads from the TCP socket again. */
+  release(): void;
+  /** Resolves when the encrypted bytes TLS produced have all been handed to the TCP socket. */
+  flushed(): Promise<void>;
 }
 
 /** How long a closing TLS data connection may take to say goodbye before it is destroyed. */
@@ -47,7 +63,7 @@ export class TlsDataStream implements DataStream {
   #wake: (() => void) | undefined;
   #closing = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #flow: { hold(): void; release(): void };
+  readonly #flow: TlsFlow;
   #holding = false;
 
   /**
@@ -55,7 +71,7 @@ export class TlsDataStream implements DataStream {
    * socket underneath when the reader falls behind (pausing the TLS socket
    * itself stalls Deno's TLS layer for good).
    */
-  constructor(socket: TLSSocket, flow: { hold(): void; release(): void }) {
+  constructor(socket: TLSSocket, flow: TlsFlow) {
     this.socket = socket;
     this.#flow = flow;
     socket.on("data", (chunk: Uint8Array) => {
@@ -131,6 +147,25 @@ export class TlsDataStream implements DataStream {
       this.socket.once("drain", onDrain);
       this.socket.once("close", onClose);
     });
+  }
+
+  async flush(): Promise<void> {
+    if (this.socket.destroyed) throw this.#error ?? new Error("TLS data connection closed");
+    if (this.socket.writableNeedDrain) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          this.socket.off("close", onClose);
+          resolve();
+        };
+        const onClose = () => {
+          this.socket.off("drain", onDrain);
+          reject(this.#error ?? new Error("TLS data connection closed"));
+        };
+        this.socket.once("drain", onDrain);
+        this.socket.once("close", onClose);
+      });
+    }
+    await this.#flow.flushed();
   }
 
   close(): void {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { TlsFlow } from "./data_stream.ts";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { type HandshakeObserver, TappedSocket } from "./tls_handshake.ts";
@@ -61,8 +62,8 @@ export async function loadSecureContext(
 export interface ServerTls {
   socket: tls.TLSSocket;
   observer: HandshakeObserver;
-  /** Pauses and resumes the TCP socket underneath (flow control for the reader). */
-  flow: { hold(): void; release(): void };
+  /** The TCP layer underneath: flow control for the reader, and flushing. */
+  flow: TlsFlow;
 }
 
 /**

@@ -24,6 +24,8 @@ const HANDSHAKE_NEW_SESSION_TICKET = 4;
 const EXTENSION_SESSION_TICKET = 35;
 const EXTENSION_PRE_SHARED_KEY = 41;
 const EXTENSION_SUPPORTED_VERSIONS = 43;
+/** How long a cleanly closed connection may take to flush before it is destroyed. */
+const CLOSE_FLUSH_MS = 5_000;
 /** Stop looking after this many bytes in one direction; handshakes are far smaller. */
 const OBSERVE_LIMIT = 256 * 1024;
 
@@ -227,6 +229,7 @@ export class TappedSocket extends Duplex {
   readonly #socket: Socket;
   #inputEnded = false;
   #held = false;
+  #written = 0;
 
   /** Takes over `socket`'s data events; `pending` is bytes already read from it. */
   constructor(socket: Socket, pending?: Uint8Array) {
@@ -262,6 +265,22 @@ export class TappedSocket extends Duplex {
     this.#socket.pause();
   }
 
+  /**
+   * Resolves once TLS has stopped producing output for a moment and the TCP
+   * socket has taken all of it: the records for data written before this
+   * call are on their way (Deno's TLS layer hands them over asynchronously).
+   */
+  async flushed(): Promise<void> {
+    for (let quiet = 0, spins = 0; quiet < 2 && spins < 200; spins++) {
+      const before = this.#written;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const idle = this.#written === before && this.writableLength === 0 &&
+        this.#socket.writableLength === 0;
+      quiet = idle ? quiet + 1 : 0;
+      if (this.#socket.destroyed) return;
+    }
+  }
+
   /** Reads from the TCP socket again after {@linkcode TappedSocket.hold}. */
   release(): void {
     this.#held = false;
@@ -274,8 +293,22 @@ export class TappedSocket extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     if (this.observer.watching) this.observer.fromServer(chunk);
-    if (this.#socket.destroyed) return callback(new Error("Socket closed"));
-    this.#socket.write(chunk, (error) => callback(error ?? null));
+    this.#written += chunk.length;
+    const socket = this.#socket;
+    if (socket.destroyed) return callback(new Error("Socket closed"));
+    // Hand each record to the TCP socket at once: nothing may wait in this Duplex's
+    // queue, which Deno's TLS layer drops when it tears the stream down after end().
+    if (socket.write(chunk)) return callback();
+    const onDrain = () => {
+      socket.off("close", onClose);
+      callback();
+    };
+    const onClose = () => {
+      socket.off("drain", onDrain);
+      callback(new Error("Socket closed"));
+    };
+    socket.once("drain", onDrain);
+    socket.once("close", onClose);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -284,7 +317,15 @@ export class TappedSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#socket.destroy();
+    const socket = this.#socket;
+    if (error || socket.destroyed) {
+      socket.destroy();
+    } else {
+      // A clean teardown: what was written still reaches the peer (flush, then FIN).
+      const timer = setTimeout(() => socket.destroy(), CLOSE_FLUSH_MS);
+      socket.once("close", () => clearTimeout(timer));
+      socket.end();
+    }
     callback(error);
   }
 }

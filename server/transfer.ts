@@ -108,6 +108,7 @@ export async function sendFile(
       const chunk = buffer.subarray(0, n);
       await writeAll(conn, converter ? converter.convert(chunk) : chunk, guard);
     }
+    await conn.flush?.();
   } finally {
     guard.stop();
     releaseBuffer(buffer);

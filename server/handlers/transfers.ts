@@ -358,6 +358,7 @@ async function sendListing(
       bytes += data.length;
       await writeAll(conn, data, guard);
     }
+    await conn.flush?.();
   } catch (error) {
     logTransfer(session, verb, path, bytes, started, false);
     throw aborted(signal, error);

@@ -207,3 +207,35 @@ Deno.test({
     });
   },
 });
+
+const FTPLIB_DRIVER = new URL("./ftps_ftplib_driver.py", import.meta.url).pathname;
+
+for (const tls of ["1.2", "1.3"] as const) {
+  for (const reuse of [true, false]) {
+    Deno.test({
+      name: `Python ftplib.FTP_TLS TLS ${tls} PROT P${
+        reuse ? " resuming the session" : " (reuse relaxed)"
+      }: every STOR, RETR and LIST from 0 B to 2 MB is byte-identical`,
+      ignore: ignoreMissing("python3"),
+      async fn() {
+        // Plain ftplib does not offer the session on data connections: it needs the relax flag.
+        const options = await tlsServerOptions({ tlsReuseOptional: !reuse });
+        await withServer(options, async (server) => {
+          const result = await run("/usr/bin/python3", [
+            FTPLIB_DRIVER,
+            String(server.port),
+            tls,
+            server.root,
+            reuse ? "yes" : "no",
+          ]);
+          assert.equal(result.code, 0, result.out);
+          const summary = JSON.parse(result.out.trim().split("\n").at(-1)!);
+          assert.deepEqual(summary, { transfers: 54, failures: [] });
+          if (reuse) {
+            for (const line of dataLogs(server)) assert.match(line, /reused=true ok=true/);
+          }
+        });
+      },
+    });
+  }
+}
