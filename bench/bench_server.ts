@@ -1,0 +1,368 @@
+/**
+ * The servers a benchmark measures, behind one interface: ferry started as a
+ * subprocess of `main.ts serve`, and the peers (vsftpd, pyftpdlib, pure-ftpd)
+ * through the interop tests' {@linkcode startPeerServer}. Every one gets its
+ * root on /dev/shm (tmpfs), one user who may read and write, a passive port
+ * range of the same size and room for the same number of sessions.
+ *
+ * @module
+ */
+
+import * as path from "node:path";
+import {
+  freePort,
+  freePortRange,
+  PEER_SERVERS,
+  type PeerServerName,
+  startPeerServer,
+} from "../tests/interop/servers.ts";
+
+/** A server the benchmark can measure. */
+export type BenchServerName = "ferry" | PeerServerName;
+
+/** Every server, in the order the table shows them. */
+export const BENCH_SERVERS: readonly BenchServerName[] = ["ferry", ...PEER_SERVERS];
+
+/**
+ * Where roots go: a tmpfs, so the disk is not what is measured. Deno asks
+ * for --allow-all to touch anything under /dev, so ferry cannot serve from
+ * /dev/shm with scoped permissions; {@linkcode mountBenchTmp} mounts a tmpfs
+ * of its own instead (the same kind of file system as /dev/shm).
+ */
+export interface BenchTmp {
+  /** The directory roots are made in. */
+  dir: string;
+  /** True if ferry runs with only --allow-net and scoped read/write (false: --allow-all). */
+  scopedPermissions: boolean;
+  /** Unmounts and removes the directory. */
+  release(): Promise<void>;
+}
+
+/** How large the benchmark's own tmpfs may grow. */
+const TMPFS_SIZE = "12g";
+
+/**
+ * Mounts a tmpfs at a fresh directory under /tmp (needs root); where that
+ * fails, falls back to /dev/shm, and ferry then runs with --allow-all.
+ *
+ * @example
+ * ```ts
+ * const tmp = await mountBenchTmp();
+ * // … start servers with { tmp } …
+ * await tmp.release();
+ * ```
+ */
+export async function mountBenchTmp(): Promise<BenchTmp> {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-bench-tmpfs-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${TMPFS_SIZE},mode=0755`, "ferry-bench", dir],
+    stdout: "null",
+    stderr: "piped",
+  }).output().catch(() => undefined);
+  if (mount?.success) {
+    return {
+      dir,
+      scopedPermissions: true,
+      async release() {
+        await new Deno.Command("umount", { args: [dir] }).output();
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      },
+    };
+  }
+  await Deno.remove(dir);
+  return { dir: "/dev/shm", scopedPermissions: false, release: () => Promise.resolve() };
+}
+
+/** The user ferry is given (peers use their own, PEER_USER). */
+const FERRY_USER = { name: "bench", password: "bench-pass-1" } as const;
+
+/** Longest ferry may take to print its listening line, in milliseconds. */
+const FERRY_START_TIMEOUT_MS = 30_000;
+
+/** A running server the workloads talk to. */
+export interface BenchServer {
+  name: BenchServerName;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The process whose tree holds the server (for memory). */
+  pid: number;
+  /** The real directory the user sees as "/". */
+  root: string;
+  /** Makes a file of `size` bytes at a virtual path, readable and writable by the server. */
+  createFile(virtualPath: string, size: number): Promise<void>;
+  /** Makes `count` files of `size` bytes named `f00000`… in a virtual directory (made too). */
+  createFiles(virtualDir: string, count: number, size: number): Promise<void>;
+  /** Makes a directory the server may write into. */
+  mkdir(virtualPath: string): Promise<void>;
+  /** Removes a virtual path (recursively), if it exists. */
+  remove(virtualPath: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options for {@linkcode startBenchServer}. */
+export interface StartBenchServerOptions {
+  /** Where the server's root goes (from {@linkcode mountBenchTmp}). */
+  tmp: BenchTmp;
+  /**
+   * Sessions each server accepts at once.
+   * @default {10100}
+   */
+  maxSessions?: number;
+  /**
+   * Passive ports each server gets.
+   * @default {200}
+   */
+  passivePortCount?: number;
+}
+
+/** A 4 MiB block of bytes that are not all the same, for files and uploads. */
+export function patternBlock(size = 4 * 1024 * 1024): Uint8Array {
+  const block = new Uint8Array(size);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    block[i] = x & 0xff;
+  }
+  return block;
+}
+
+let _block: Uint8Array | undefined;
+
+async function _writeSized(file: string, size: number): Promise<void> {
+  _block ??= patternBlock();
+  using handle = await Deno.open(file, { write: true, create: true, truncate: true });
+  let written = 0;
+  while (written < size) {
+    const part = Math.min(_block.length, size - written);
+    let offset = 0;
+    while (offset < part) offset += await handle.write(_block.subarray(offset, part));
+    written += part;
+  }
+}
+
+/** The file operations every server shares, given its root and the owner of its files. */
+function _files(root: string, owner: { uid: number; gid: number } | undefined) {
+  const real = (virtualPath: string) => path.join(root, virtualPath.replace(/^\/+/, ""));
+  const own = async (file: string) => {
+    if (owner) await Deno.chown(file, owner.uid, owner.gid);
+  };
+  const mkdir = async (virtualPath: string) => {
+    const target = real(virtualPath);
+    await Deno.mkdir(target, { recursive: true, mode: 0o755 });
+    await own(target);
+  };
+  return {
+    mkdir,
+    async createFile(virtualPath: string, size: number) {
+      const file = real(virtualPath);
+      await _writeSized(file, size);
+      await own(file);
+    },
+    async createFiles(virtualDir: string, count: number, size: number) {
+      await mkdir(virtualDir);
+      const dir = real(virtualDir);
+      const content = (_block ??= patternBlock()).subarray(0, size);
+      for (let i = 0; i < count; i++) {
+        const file = path.join(dir, `f${String(i).padStart(5, "0")}`);
+        await Deno.writeFile(file, content);
+        await own(file);
+      }
+    },
+    async remove(virtualPath: string) {
+      await Deno.remove(real(virtualPath), { recursive: true }).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    },
+  };
+}
+
+function _delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Reads a stream to its end, handing each decoded chunk to `onText`. */
+async function _drain(
+  stream: ReadableStream<Uint8Array>,
+  onText: (text: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) onText(decoder.decode(chunk, { stream: true }));
+}
+
+/** The repository's root (where main.ts is). */
+const REPO = path.resolve(import.meta.dirname ?? ".", "..");
+
+async function _startFerry(options: Required<StartBenchServerOptions>): Promise<BenchServer> {
+  const base = await Deno.makeTempDir({ dir: options.tmp.dir, prefix: "ferry-bench-ferry-" });
+  const root = `${base}/root`;
+  const credentials = `${base}/credentials.txt`;
+  await Deno.mkdir(root);
+  const add = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${REPO}/main.ts`,
+      "user",
+      "add",
+      FERRY_USER.name,
+      "--password-stdin",
+      "--credentials",
+      credentials,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = add.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(`${FERRY_USER.password}\n`));
+  await writer.close();
+  const added = await add.output();
+  if (!added.success) {
+    throw new Error(`ferry user add failed: ${new TextDecoder().decode(added.stderr)}`);
+  }
+  const host = "127.0.0.1";
+  const port = freePort(host);
+  const [low, high] = freePortRange(host, options.passivePortCount);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(options.tmp.scopedPermissions
+        ? ["--allow-net", `--allow-read=${root},${credentials}`, `--allow-write=${root}`]
+        : ["--allow-all"]),
+      `${REPO}/main.ts`,
+      "serve",
+      "--port",
+      String(port),
+      "--host",
+      host,
+      "--root",
+      root,
+      "--credentials",
+      credentials,
+      "--pasv-ports",
+      `${low}-${high}`,
+      "--max-sessions",
+      String(options.maxSessions),
+      "--max-sessions-per-ip",
+      String(options.maxSessions),
+      "--idle-timeout",
+      "3600",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  let listening = false;
+  const keep = (text: string) => {
+    if (output.length < 64 * 1024) output += text;
+    if (output.includes("ferry listening on")) listening = true;
+  };
+  const drains = [_drain(child.stdout, keep), _drain(child.stderr, keep)];
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const deadline = Date.now() + FERRY_START_TIMEOUT_MS;
+  while (!listening) {
+    if (exited || Date.now() > deadline) {
+      if (!exited) child.kill("SIGKILL");
+      await status;
+      await Promise.all(drains);
+      throw new Error(`ferry did not start:\n${output}`);
+    }
+    await _delay(20);
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    name: "ferry",
+    host,
+    port,
+    user: FERRY_USER.name,
+    password: FERRY_USER.password,
+    pid: child.pid,
+    root,
+    ..._files(root, undefined),
+    stop() {
+      stopped ??= (async () => {
+        try {
+          Deno.kill(child.pid, "SIGTERM");
+        } catch {
+          // exited already
+        }
+        const timer = setTimeout(() => {
+          try {
+            Deno.kill(child.pid, "SIGKILL");
+          } catch {
+            // exited meanwhile
+          }
+        }, 10_000);
+        await status;
+        clearTimeout(timer);
+        await Promise.all(drains);
+        await Deno.remove(base, { recursive: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+/**
+ * Starts one server on a free loopback port with its root on /dev/shm.
+ *
+ * @example
+ * ```ts
+ * const tmp = await mountBenchTmp();
+ * const server = await startBenchServer("vsftpd", { tmp });
+ * await server.createFile("/big.bin", 1 << 30);
+ * await server.stop();
+ * ```
+ */
+export async function startBenchServer(
+  name: BenchServerName,
+  options: StartBenchServerOptions,
+): Promise<BenchServer> {
+  const settings = {
+    tmp: options.tmp,
+    maxSessions: options.maxSessions ?? 10_100,
+    passivePortCount: options.passivePortCount ?? 200,
+  };
+  if (name === "ferry") return await _startFerry(settings);
+  // startPeerServer makes its temporary folder under TMPDIR.
+  const previous = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", options.tmp.dir);
+  let peer;
+  try {
+    peer = await startPeerServer(name, {
+      maxClients: settings.maxSessions,
+      passivePortCount: settings.passivePortCount,
+    });
+  } finally {
+    if (previous === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", previous);
+  }
+  if (!peer.root.startsWith(`${options.tmp.dir}/`)) {
+    await peer.stop();
+    throw new Error(`${name}'s root is not on ${options.tmp.dir}: ${peer.root}`);
+  }
+  const info = await Deno.stat(peer.root);
+  const owner = info.uid !== null && info.gid !== null
+    ? { uid: info.uid, gid: info.gid }
+    : undefined;
+  return {
+    name,
+    host: peer.host,
+    port: peer.port,
+    user: peer.user,
+    password: peer.password,
+    pid: peer.pid,
+    root: peer.root,
+    ..._files(peer.root, owner),
+    stop: () => peer.stop(),
+  };
+}
