@@ -11,7 +11,7 @@ import type { DataStream } from "./data_stream.ts";
 import type { Storage, StorageFile } from "./storage.ts";
 
 const BUFFER_SIZE = 1 << 20;
-const POOL_LIMIT = 8;
+const POOL_LIMIT = 16;
 const pool: Uint8Array[] = [];
 
 /** Takes a 1 MiB buffer from the pool (or makes one). Give it back with {@linkcode releaseBuffer}. */
@@ -89,46 +89,64 @@ export async function writeAll(
   }
 }
 
-/** Sends a file over a data connection; returns the bytes read from the file. */
+/**
+ * Sends a file over a data connection; returns the bytes read from the file.
+ * Two buffers alternate, so the next chunk is read from the file while the
+ * current one is being written to the socket.
+ */
 export async function sendFile(
   file: StorageFile,
   conn: DataStream,
   ascii: boolean,
   stallMs?: number,
 ): Promise<number> {
-  const buffer = takeBuffer();
+  const buffers = [takeBuffer(), takeBuffer()] as const;
   const converter = ascii ? new LfToCrlf() : undefined;
   const guard = new StallGuard(conn, stallMs);
   let total = 0;
+  let index = 0;
+  let reading = file.read(buffers[0]);
   try {
     while (true) {
-      const n = await file.read(buffer);
+      const n = await reading;
       if (n === null) break;
       total += n;
-      const chunk = buffer.subarray(0, n);
+      const chunk = buffers[index]!.subarray(0, n);
+      index ^= 1;
+      reading = file.read(buffers[index]!);
+      reading.catch(() => {}); // observed by the next turn, or below if the write fails
       await writeAll(conn, converter ? converter.convert(chunk) : chunk, guard);
     }
     await conn.flush?.();
   } finally {
     guard.stop();
-    releaseBuffer(buffer);
+    await reading.catch(() => {}); // no read may still fill a buffer that goes back to the pool
+    releaseBuffer(buffers[0]);
+    releaseBuffer(buffers[1]);
   }
   return total;
 }
 
-/** Receives a data connection into a file; returns the bytes read from the connection. */
+/**
+ * Receives a data connection into a file; returns the bytes read from the
+ * connection. Two buffers alternate, so the socket is read while the previous
+ * chunk is being written to the file.
+ */
 export async function receiveFile(
   conn: DataStream,
   file: StorageFile,
   ascii: boolean,
   stallMs?: number,
 ): Promise<number> {
-  const buffer = takeBuffer();
+  const buffers = [takeBuffer(), takeBuffer()] as const;
   const converter = ascii ? new CrlfToLf() : undefined;
   const guard = new StallGuard(conn, stallMs);
   let total = 0;
+  let index = 0;
+  let writing: Promise<void> = Promise.resolve();
   try {
     while (true) {
+      const buffer = buffers[index]!;
       let n: number | null;
       try {
         n = await conn.read(buffer);
@@ -136,15 +154,20 @@ export async function receiveFile(
         throw new DataConnectionError(error);
       }
       guard.kick();
+      await writing;
       if (n === null) break;
       total += n;
       const chunk = buffer.subarray(0, n);
-      await file.write(converter ? converter.convert(chunk) : chunk);
+      writing = file.write(converter ? converter.convert(chunk) : chunk);
+      writing.catch(() => {}); // observed by the next turn, or below if the read fails
+      index ^= 1;
     }
     if (converter) await file.write(converter.flush());
   } finally {
     guard.stop();
-    releaseBuffer(buffer);
+    await writing.catch(() => {}); // the file sees every write end before it is closed
+    releaseBuffer(buffers[0]);
+    releaseBuffer(buffers[1]);
   }
   return total;
 }
