@@ -5,7 +5,7 @@
  * @module
  */
 
-import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { normalize } from "node:path/posix";
 
 /**
@@ -413,6 +413,9 @@ export class Authenticator {
   #users = new Map<string, UserRecord>();
   #anonymous: UserRecord | null = null;
   #dummyHash: string;
+  /** Recently verified logins: user → keyed tag of the password that worked. */
+  readonly #verified = new Map<string, { tag: Uint8Array; hash: string; expires: number }>();
+  readonly #cacheKey = randomBytes(32);
 
   /**
    * @param users The users; invalid records or duplicate names throw a RangeError.
@@ -507,9 +510,39 @@ export class Authenticator {
       await verifyPassword(password, this.#dummyHash);
       return null;
     }
-    return await verifyPassword(password, user.passwordHash) ? user : null;
+    const tag = createHmac("sha256", this.#cacheKey).update(password).digest();
+    const cached = this.#verified.get(name);
+    if (
+      cached && cached.expires > Date.now() && cached.hash === user.passwordHash &&
+      timingSafeEqual(cached.tag, tag)
+    ) {
+      return user;
+    }
+    if (!await verifyPassword(password, user.passwordHash)) return null;
+    this.#remember(name, { tag, hash: user.passwordHash, expires: Date.now() + _VERIFIED_TTL_MS });
+    return user;
+  }
+
+  /**
+   * Remembers a verified login, so the same user with the same password
+   * logs in again without another scrypt run until it expires. Only a
+   * keyed HMAC of the password is kept (the key is random per process);
+   * wrong passwords and unknown users always pay the full scrypt cost.
+   */
+  #remember(name: string, entry: { tag: Uint8Array; hash: string; expires: number }): void {
+    this.#verified.delete(name);
+    this.#verified.set(name, entry);
+    if (this.#verified.size > _VERIFIED_MAX) {
+      const oldest = this.#verified.keys().next().value;
+      if (oldest !== undefined) this.#verified.delete(oldest);
+    }
   }
 }
+
+/** How long a verified login is remembered. */
+const _VERIFIED_TTL_MS = 10 * 60 * 1000;
+/** How many verified logins are remembered at most. */
+const _VERIFIED_MAX = 10_000;
 
 /**
  * Makes a hash that matches no password and costs the same to verify as the

@@ -310,3 +310,26 @@ Deno.test("the shipped credentials.txt has the demo user with password demo", as
   assert.equal(demo?.home, "/");
   assert.equal(demo?.permissions, "elradfmwMT");
 });
+
+Deno.test("Authenticator remembers a verified login: the same password logs in again without scrypt", async () => {
+  const hash = await hashPassword("correct horse", { cost: 16384 });
+  const auth = new Authenticator([{
+    name: "carol",
+    passwordHash: hash,
+    home: "/",
+    permissions: "elr",
+  }]);
+  const timed = async (password: string) => {
+    const started = performance.now();
+    const user = await auth.authenticate("carol", password);
+    return { user, ms: performance.now() - started };
+  };
+  const first = await timed("correct horse");
+  assert.equal(first.user?.name, "carol");
+  const again = await timed("correct horse");
+  assert.equal(again.user?.name, "carol");
+  assert.ok(again.ms < first.ms / 5, `cached ${again.ms} ms vs first ${first.ms} ms`);
+  const wrong = await timed("wrong horse");
+  assert.equal(wrong.user, null);
+  assert.ok(wrong.ms > again.ms * 5, `a wrong password still pays scrypt (${wrong.ms} ms)`);
+});
