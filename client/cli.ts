@@ -14,6 +14,8 @@ import { quote } from "./commands/quote.ts";
 import { ClientContext, type ClientOptions } from "./context.ts";
 import { mirror } from "./mirror.ts";
 import { parseFtpUrl } from "./url.ts";
+import { ClientError, ExitCode } from "./errors.ts";
+import { readCaFile } from "./tls.ts";
 
 function _positiveInteger(value: string): number {
   const number = Number(value);
@@ -47,7 +49,10 @@ function _common(command: Command): Command {
     .option("--parallel <n>", "sessions for several files or a tree", _positiveInteger, 1)
     .option("-q, --quiet", "no progress bar or notices")
     .option("-v, --verbose", "print the control dialogue on stderr (passwords masked)")
-    .option("--timeout <seconds>", "connect and reply timeout", _seconds, 30);
+    .option("--timeout <seconds>", "connect and reply timeout", _seconds, 30)
+    .option("--tls", "explicit FTPS on ftp:// URLs: AUTH TLS, then PROT P (ftps:// is implicit)")
+    .option("--ca-file <file>", "also trust the certificates in this PEM file")
+    .option("--insecure", "do not verify the server's TLS certificate (warns)");
 }
 
 function _context(options: ClientOptions): ClientContext {
@@ -64,7 +69,8 @@ function _context(options: ClientOptions): ClientContext {
  */
 export function defineClientCommands(client: Command): Command {
   client.description(
-    "FTP client commands: URLs are ftp://[user[:password]@]host[:port]/path.",
+    "FTP client commands: URLs are ftp://[user[:password]@]host[:port]/path " +
+      "(ftps://… for implicit FTPS, port 990; --tls for explicit FTPS).",
   );
   _common(client.command("get <url> [local]"))
     .description("Download a remote file (to LOCAL, or into LOCAL if it is a directory).")
@@ -149,9 +155,37 @@ export function defineClientCommands(client: Command): Command {
         "With a script on stdin it stops at the first failing line.",
     )
     .option("--timeout <seconds>", "connect and reply timeout", _seconds, 30)
-    .action(async (url: string | undefined, options: { timeout: number }) => {
+    .option("--tls", "explicit FTPS (AUTH TLS) for hosts and ftp:// URLs (set tls on)")
+    .option("--ca-file <file>", "also trust the certificates in this PEM file")
+    .option("--insecure", "do not verify FTPS certificates (warns)")
+    .option("-q, --quiet", "no --insecure warning")
+    .action(async (
+      url: string | undefined,
+      options: {
+        timeout: number;
+        tls?: boolean;
+        caFile?: string;
+        insecure?: boolean;
+        quiet?: boolean;
+      },
+    ) => {
+      if (options.insecure && options.caFile !== undefined) {
+        throw new ClientError("--insecure and --ca-file are mutually exclusive", ExitCode.Usage);
+      }
+      const ca = options.caFile === undefined ? undefined : await readCaFile(options.caFile);
       const encoder = new TextEncoder();
+      if (options.insecure && !options.quiet) {
+        Deno.stderr.writeSync(encoder.encode(
+          "ferry: warning: --insecure: FTPS certificates are not verified; " +
+            "anyone on the path can read and change these sessions\n",
+        ));
+      }
       const code = await runShell({
+        tls: !!options.tls,
+        trust: {
+          ...(ca === undefined ? {} : { ca }),
+          ...(options.insecure ? { insecure: true } : {}),
+        },
         ...(url === undefined ? {} : { url }),
         input: Deno.stdin.isTerminal() ? "tty" : Deno.stdin.readable,
         output: (text) => Deno.stdout.writeSync(encoder.encode(text)),

@@ -11,6 +11,7 @@ import { ClientError, ExitCode } from "./errors.ts";
 import { FtpClient } from "./ftp_client.ts";
 import type { ExistingPolicy, TypeChoice } from "./local_transfer.ts";
 import { ProgressBar } from "./progress.ts";
+import { readCaFile, type TlsSettings } from "./tls.ts";
 import {
   credentialEnvironment,
   type Credentials,
@@ -39,6 +40,12 @@ export interface ClientOptions {
   verbose?: boolean;
   /** `--timeout S`, in seconds. @default {30} */
   timeout?: number;
+  /** `--tls`: explicit FTPS (`AUTH TLS`) on ftp:// URLs; ftps:// URLs are implicit FTPS. */
+  tls?: boolean;
+  /** `--ca-file FILE`: extra trusted certificates (PEM). */
+  caFile?: string;
+  /** `--insecure`: no certificate verification. */
+  insecure?: boolean;
 }
 
 /** Where a command's side output goes; replaceable in tests. */
@@ -115,12 +122,17 @@ export class ClientContext {
   /** The I/O. */
   readonly io: ClientIo;
   readonly #credentials = new Map<string, Promise<Credentials>>();
+  #ca: Promise<string> | undefined;
+  #warnedInsecure = false;
 
   /** Creates a context; the policy flags are checked here. */
   constructor(options: ClientOptions, io: ClientIo = processIo()) {
     this.options = options;
     this.io = io;
     existingPolicy(options);
+    if (options.insecure && options.caFile !== undefined) {
+      throw new ClientError("--insecure and --ca-file are mutually exclusive", ExitCode.Usage);
+    }
   }
 
   /** The existing-destination policy. */
@@ -174,11 +186,42 @@ export class ClientContext {
     return credentials;
   }
 
+  /**
+   * The TLS settings for a URL: implicit for ftps://, explicit with `--tls`,
+   * none otherwise. `--insecure` warns once, on stderr, unless -q.
+   *
+   * @throws {ClientError} (exit 2) If `--ca-file` or `--insecure` is given without TLS,
+   *   or the CA file cannot be read.
+   */
+  async tlsSettings(url: FtpUrl): Promise<TlsSettings | undefined> {
+    const mode = url.scheme === "ftps" ? "implicit" : this.options.tls ? "explicit" : undefined;
+    if (!mode) {
+      if (this.options.caFile !== undefined || this.options.insecure) {
+        throw new ClientError(
+          "--ca-file and --insecure apply to FTPS only: use an ftps:// URL or --tls",
+          ExitCode.Usage,
+        );
+      }
+      return undefined;
+    }
+    if (this.options.insecure) {
+      if (!this.#warnedInsecure) {
+        this.#warnedInsecure = true;
+        this.notice(
+          "ferry: warning: --insecure: the server's TLS certificate is not verified; " +
+            "anyone on the path can read and change this session",
+        );
+      }
+      return { mode, insecure: true };
+    }
+    if (this.options.caFile === undefined) return { mode };
+    this.#ca ??= readCaFile(this.options.caFile);
+    return { mode, ca: await this.#ca };
+  }
+
   /** Connects and logs in to the URL's server. */
   async connect(url: FtpUrl): Promise<FtpClient> {
-    if (url.scheme !== "ftp") {
-      throw new ClientError("ftps:// is not supported yet; use ftp://", ExitCode.Usage);
-    }
+    const tls = await this.tlsSettings(url);
     const { user, password } = await this.credentialsFor(url);
     return await FtpClient.connect({
       host: url.host,
@@ -187,6 +230,7 @@ export class ClientContext {
       password,
       active: this.options.active ?? false,
       timeoutMs: (this.options.timeout ?? 30) * 1000,
+      ...(tls ? { tls } : {}),
       ...(this.options.verbose
         ? { onDialogue: (line: string) => this.io.stderr(`${line}\n`) }
         : {}),

@@ -7,10 +7,12 @@
  */
 
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { formatCommand } from "../protocol/command.ts";
 import { type Reply, ReplyFormatError, ReplyParser } from "../protocol/reply.ts";
 import { ReplyExchange, ReplySequenceError } from "../protocol/sequence.ts";
 import { ClientError, ExitCode } from "./errors.ts";
+import { clientHandshake, clientTlsOptions, type TlsSettings } from "./tls.ts";
 
 /** Options for {@linkcode ControlConnection.connect}. */
 export interface ControlOptions {
@@ -21,6 +23,11 @@ export interface ControlOptions {
   timeoutMs?: number;
   /** Called with each line sent ("> …", passwords masked) and received ("< …"). */
   onDialogue?: (line: string) => void;
+  /**
+   * Implicit FTPS: the TLS handshake comes before the greeting. `host` is
+   * the name the server's certificate must carry.
+   */
+  implicitTls?: { host: string; settings: TlsSettings };
 }
 
 /** The most text one reply may hold before it counts as hostile. */
@@ -28,7 +35,12 @@ const MAX_REPLY_CHARS = 1 << 20;
 
 /** A connected control channel. */
 export class ControlConnection {
-  readonly #socket: net.Socket;
+  /** The TCP socket (addresses come from it, TLS or not). */
+  readonly #tcp: net.Socket;
+  /** What replies are read from and commands written to: the TCP socket, or TLS on it. */
+  #socket: net.Socket | tls.TLSSocket;
+  /** The newest TLS session the server sent, offered again on data connections. */
+  readonly #tlsSession: { value?: Uint8Array };
   readonly #parser = new ReplyParser({ maxLineLength: 8192, maxLines: 50_000 });
   readonly #decoder = new TextDecoder();
   readonly #replies: Reply[] = [];
@@ -39,15 +51,86 @@ export class ControlConnection {
   #closed = false;
   #pendingChars = 0;
 
-  private constructor(socket: net.Socket, options: ControlOptions) {
+  private constructor(
+    tcp: net.Socket,
+    socket: net.Socket | tls.TLSSocket,
+    options: ControlOptions,
+    tlsSession: { value?: Uint8Array } = {},
+  ) {
+    this.#tcp = tcp;
+    this.#tlsSession = tlsSession;
     this.#socket = socket;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#onDialogue = options.onDialogue;
-    socket.setNoDelay(true);
+    tcp.setNoDelay(true);
+    this.#listen(socket);
+  }
+
+  #listen(socket: net.Socket | tls.TLSSocket): void {
     socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
     socket.on("end", () => this.#fail("Server closed the control connection"));
     socket.on("close", () => this.#fail("Server closed the control connection"));
     socket.on("error", (error) => this.#fail(`Control connection error: ${error.message}`));
+  }
+
+  /** Starts TLS on a socket and waits for the handshake (the caller's timeout applies). */
+  static async #secure(
+    socket: net.Socket,
+    host: string,
+    port: number,
+    settings: TlsSettings,
+    timeoutMs: number,
+    session: { value?: Uint8Array },
+  ): Promise<tls.TLSSocket> {
+    socket.on("error", () => {}); // reported by the TLS socket
+    const secure = tls.connect(clientTlsOptions(socket, host, settings));
+    secure.on("session", (ticket: Uint8Array) => (session.value = ticket));
+    await clientHandshake(secure, `${host} port ${port}`, timeoutMs);
+    return secure;
+  }
+
+  /**
+   * Explicit FTPS: after `AUTH TLS` got 234, turns the control connection
+   * into TLS. `host` is the name the server's certificate must carry.
+   *
+   * @throws {ClientError} (exit 3) If the handshake or the certificate check fails.
+   */
+  async startTls(host: string, settings: TlsSettings): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    const clear = this.#tcp;
+    for (const event of ["data", "end", "close", "error"]) clear.removeAllListeners(event);
+    let secure: tls.TLSSocket;
+    try {
+      secure = await ControlConnection.#secure(
+        clear,
+        host,
+        clear.remotePort ?? 0,
+        settings,
+        this.#timeoutMs,
+        this.#tlsSession,
+      );
+    } catch (error) {
+      this.#fail((error as Error).message);
+      clear.destroy();
+      throw error;
+    }
+    this.#socket = secure;
+    this.#listen(secure);
+    this.#dialogue(`* TLS ${secure.getProtocol() ?? ""} ${describeTrust(settings)}`);
+  }
+
+  /** The TLS session to offer on data connections, if the server sent one. */
+  get tlsSession(): Uint8Array | undefined {
+    return this.#tlsSession.value;
+  }
+
+  /** The TLS version of the control connection ("TLSv1.3"), or undefined in the clear. */
+  get tlsProtocol(): string | undefined {
+    return this.#socket instanceof tls.TLSSocket ? this.#socket.getProtocol() ?? "" : undefined;
+  }
+
+  #dialogue(line: string): void {
+    this.#onDialogue?.(line);
   }
 
   /** Connects and reads the greeting (a 120 "ready soon" is waited through). */
@@ -78,7 +161,31 @@ export class ControlConnection {
         );
       });
     });
-    const connection = new ControlConnection(socket, options);
+    let connection: ControlConnection;
+    const implicit = options.implicitTls;
+    if (implicit) {
+      const session: { value?: Uint8Array } = {};
+      let secure: tls.TLSSocket;
+      try {
+        secure = await ControlConnection.#secure(
+          socket,
+          implicit.host,
+          port,
+          implicit.settings,
+          timeoutMs,
+          session,
+        );
+      } catch (error) {
+        socket.destroy();
+        throw error;
+      }
+      connection = new ControlConnection(socket, secure, options, session);
+      connection.#dialogue(
+        `* TLS ${secure.getProtocol() ?? ""} ${describeTrust(implicit.settings)}`,
+      );
+    } else {
+      connection = new ControlConnection(socket, socket, options);
+    }
     const exchange = new ReplyExchange("");
     let reply: Reply;
     do {
@@ -89,12 +196,12 @@ export class ControlConnection {
 
   /** The local address of the control connection (used for active mode). */
   get localAddress(): string {
-    return this.#socket.localAddress ?? "";
+    return this.#tcp.localAddress ?? "";
   }
 
   /** The server's address, which passive data connections always go to. */
   get remoteAddress(): string {
-    return this.#socket.remoteAddress ?? "";
+    return this.#tcp.remoteAddress ?? "";
   }
 
   /** 4 or 6: the address family of the control connection. */
@@ -205,5 +312,10 @@ export class ControlConnection {
     this.#closed = true;
     if (!this.#failure) this.#failure = new ClientError("Connection closed", ExitCode.Connect);
     this.#socket.destroy();
+    this.#tcp.destroy();
   }
+}
+
+function describeTrust(settings: TlsSettings): string {
+  return settings.insecure ? "(certificate not verified: --insecure)" : "(certificate verified)";
 }

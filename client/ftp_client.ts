@@ -22,8 +22,17 @@ import {
 import { type Reply, replyKind } from "../protocol/reply.ts";
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
 import { unquotePath } from "../protocol/virtual_path.ts";
+import * as tls from "node:tls";
 import { ControlConnection } from "./control_connection.ts";
 import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
+import {
+  authRefused,
+  clientHandshake,
+  clientTlsOptions,
+  REUSE_REQUIRED_MESSAGE,
+  type TlsSettings,
+} from "./tls.ts";
+import { ConnDuplex, type DataConnection, TlsDataConnection } from "./tls_data_connection.ts";
 
 /** How to reach and log in to a server. */
 export interface FtpConnectOptions {
@@ -43,6 +52,11 @@ export interface FtpConnectOptions {
   timeoutMs?: number;
   /** Receives the control dialogue, passwords masked (for `-v`). */
   onDialogue?: (line: string) => void;
+  /**
+   * FTPS: implicit (TLS from the first byte) or explicit (`AUTH TLS`); then
+   * `PBSZ 0` and `PROT P`, and every data connection in TLS too.
+   */
+  tls?: TlsSettings;
 }
 
 /** A remote directory entry, from MLSD/MLST or a parsed `ls -l` line. */
@@ -79,7 +93,7 @@ const TRANSIENT_RETRIES = 2;
 /** A 425/450 refusal of a transfer command, before any data moved: worth a retry. */
 class TransientRefusal extends FtpReplyError {}
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+async function writeAll(conn: DataConnection, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) written += await conn.write(data.subarray(written));
 }
@@ -126,15 +140,24 @@ export class FtpClient {
       timeoutMs: options.timeoutMs ?? 30_000,
       ...(options.onDialogue ? { onDialogue: options.onDialogue } : {}),
     };
+    const tlsSettings = options.tls;
     const { connection, greeting } = await ControlConnection.connect(
       options.host,
-      options.port ?? 21,
-      controlOptions,
+      options.port ?? (tlsSettings?.mode === "implicit" ? 990 : 21),
+      tlsSettings?.mode === "implicit"
+        ? { ...controlOptions, implicitTls: { host: options.host, settings: tlsSettings } }
+        : controlOptions,
     );
     const client = new FtpClient(connection, options);
     try {
       if (greeting.code !== 220) throw new FtpReplyError("connect", greeting, ExitCode.Connect);
+      if (tlsSettings?.mode === "explicit") {
+        const auth = await connection.request("AUTH", "TLS");
+        if (auth.code !== 234) throw authRefused(auth);
+        await connection.startTls(options.host, tlsSettings);
+      }
       await client.login(options.user ?? "anonymous", options.password ?? "anonymous@");
+      if (tlsSettings) await client.#protectData();
       await client.#readFeatures();
       if (client.features.has("UTF8")) await connection.request("OPTS", "UTF8 ON");
     } catch (error) {
@@ -151,6 +174,21 @@ export class FtpClient {
 
   set active(value: boolean) {
     this.#active = value;
+  }
+
+  /** The TLS version of the control connection ("TLSv1.3"), or undefined for plain FTP. */
+  get tlsProtocol(): string | undefined {
+    return this.#control.tlsProtocol;
+  }
+
+  /** RFC 4217 §8-9: `PBSZ 0`, then `PROT P` (private data connections). */
+  async #protectData(): Promise<void> {
+    for (const [verb, argument] of [["PBSZ", "0"], ["PROT", "P"]] as const) {
+      const reply = await this.#control.request(verb, argument);
+      if (replyKind(reply.code) !== "completion") {
+        throw new FtpReplyError(verb, reply, ExitCode.Connect);
+      }
+    }
   }
 
   /** Logs in with USER/PASS (ACCT is not supported). */
@@ -397,7 +435,7 @@ export class FtpClient {
     verb: string,
     path: string | undefined,
     offset: number,
-    move: (conn: Deno.Conn) => Promise<number>,
+    move: (conn: DataConnection) => Promise<number>,
   ): Promise<number> {
     for (let attempt = 1;; attempt++) {
       try {
@@ -415,7 +453,7 @@ export class FtpClient {
     verb: string,
     path: string | undefined,
     offset: number,
-    move: (conn: Deno.Conn) => Promise<number>,
+    move: (conn: DataConnection) => Promise<number>,
   ): Promise<number> {
     const data = await this.#openData();
     try {
@@ -426,15 +464,27 @@ export class FtpClient {
       const exchange = this.#control.send(verb, path);
       const first = await this.#control.read(exchange);
       if (exchange.final) {
+        this.#checkTlsRefusal(verb, first);
         throw first.code === 425 || first.code === 450
           ? new TransientRefusal(verb, first)
           : new FtpReplyError(verb, first);
       }
-      const conn = await data.connection();
+      let conn: DataConnection;
+      try {
+        conn = await this.#secureData(await data.connection());
+      } catch (error) {
+        // The server may say why (a 522 after refusing the TLS handshake): read its verdict.
+        if (this.#options.tls && !this.#control.closed) {
+          const reply = await this.#control.read(exchange).catch(() => undefined);
+          if (reply) this.#checkTlsRefusal(verb, reply);
+        }
+        throw error;
+      }
       let moved = 0;
       let moveError: unknown;
       try {
         moved = await move(conn);
+        await conn.flush?.();
       } catch (error) {
         moveError = error;
       } finally {
@@ -454,6 +504,7 @@ export class FtpClient {
         // reply (pure-ftpd 1.0.50): report the interruption, not the timeout.
         if (moveError === undefined) throw error;
       }
+      if (final) this.#checkTlsRefusal(verb, final);
       if (moveError instanceof ClientError) throw moveError;
       if (moveError !== undefined) {
         const local = moveError instanceof Deno.errors.NotFound ||
@@ -478,6 +529,48 @@ export class FtpClient {
     } finally {
       data.close();
     }
+  }
+
+  /**
+   * With PROT P, a 522 to a transfer means the server refused the data
+   * connection's TLS: throws the error that says why and what to do.
+   */
+  #checkTlsRefusal(verb: string, reply: Reply): void {
+    if (!this.#options.tls || reply.code !== 522) return;
+    const text = `${reply.code} ${reply.lines.join(" ").trim()}`;
+    if (/reuse|resum/i.test(text)) {
+      throw new ClientError(
+        `${verb}: ${REUSE_REQUIRED_MESSAGE} (the server said: ${text})`,
+        ExitCode.Connect,
+      );
+    }
+    throw new ClientError(
+      `${verb}: the server refused TLS on the data connection (${text}); ` +
+        `if it requires TLS session reuse: ${REUSE_REQUIRED_MESSAGE}`,
+      ExitCode.Connect,
+    );
+  }
+
+  /**
+   * With FTPS, the data connection becomes a TLS client socket (in active
+   * mode too, RFC 4217 §10), checked like the control connection and
+   * offering the control connection's session; clear data stays a `Deno.Conn`.
+   */
+  async #secureData(conn: Deno.Conn): Promise<DataConnection> {
+    const settings = this.#options.tls;
+    if (!settings) return conn;
+    const duplex = new ConnDuplex(conn);
+    const socket = tls.connect(
+      clientTlsOptions(duplex, this.#options.host, settings, this.#control.tlsSession),
+    );
+    // Reading starts at once: a TLS socket left without a reader can stall in Deno.
+    const stream = new TlsDataConnection(socket, duplex);
+    await clientHandshake(
+      socket,
+      `the data connection to ${this.#options.host}`,
+      this.#options.timeoutMs ?? 30_000,
+    );
+    return stream;
   }
 
   async #openData(): Promise<DataSetup> {

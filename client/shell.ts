@@ -46,6 +46,17 @@ export interface ShellOptions {
    * @default {"ferry> "}
    */
   prompt?: string;
+  /**
+   * Explicit FTPS (`AUTH TLS`) for hosts and ftp:// URLs (`set tls on`).
+   * @default {false}
+   */
+  tls?: boolean;
+  /**
+   * How FTPS certificates are checked: extra trusted certificates (PEM), or
+   * not at all (`insecure`).
+   * @default {{}}
+   */
+  trust?: { ca?: string; insecure?: boolean };
 }
 
 /** What running one line gave. */
@@ -89,7 +100,10 @@ export async function runShell(options: ShellOptions): Promise<number> {
   const session = new ShellSession({ print, error, input }, {
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.localDir !== undefined ? { localDir: options.localDir } : {}),
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    ...(options.trust !== undefined ? { trust: options.trust } : {}),
   });
+
   ref.session = session;
   const prompt = options.prompt ?? "ferry> ";
   try {

@@ -9,7 +9,7 @@
 
 import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
 import { credentialEnvironment, parseFtpUrl, resolveCredentials } from "./url.ts";
-import { homeDir, type ShellSession } from "./shell_session.ts";
+import { homeDir, type ShellSession, type ShellTlsMode } from "./shell_session.ts";
 import { getFile, getMatching, putFile, putMatching } from "./shell_transfers.ts";
 
 /** What a command needs before it can run. */
@@ -72,19 +72,23 @@ function printReply(session: ShellSession, code: number, lines: string[]): void 
   session.io.print(`${text.join("\n")}\n`);
 }
 
-/** `open HOST[:PORT] [PORT]` or `open URL`. */
-async function open(session: ShellSession, args: string[]): Promise<void> {
+/** `open [--tls] HOST[:PORT] [PORT]` or `open [--tls] URL`. */
+async function open(session: ShellSession, words: string[]): Promise<void> {
+  const explicit = words[0] === "--tls";
+  const args = explicit ? words.slice(1) : words;
+  if (args.length < 1 || args.length > 2 || args[0]!.startsWith("-")) {
+    throw new ClientError("Usage: open [--tls] HOST[:PORT] [PORT] | URL", ExitCode.Usage);
+  }
   const [where = "", portArgument] = args;
   let host: string;
   let port = 21;
   let user: string | undefined;
   let password: string | undefined;
   let dir = "/";
+  let tls: ShellTlsMode = explicit || session.tls ? "explicit" : "none";
   if (where.includes("://")) {
     const url = parseFtpUrl(where);
-    if (url.scheme !== "ftp") {
-      throw new ClientError("Only ftp:// URLs are supported by the shell", ExitCode.Usage);
-    }
+    if (url.scheme === "ftps") tls = "implicit";
     ({ host, port } = url);
     dir = url.path;
     if (url.user !== undefined) {
@@ -106,8 +110,10 @@ async function open(session: ShellSession, args: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new ClientError(`Invalid port ${portArgument ?? where}`, ExitCode.Usage);
   }
-  const greeting = await session.connect(host, port);
-  session.io.print(`Connected to ${host}.\n`);
+  const greeting = await session.connect(host, port, tls);
+  session.io.print(
+    `Connected to ${host}${tls === "none" ? "" : ` (FTPS, ${tls} TLS)`}.\n`,
+  );
   printReply(session, 220, greeting);
   if (user === undefined && session.io.input.interactive) {
     const name = await session.io.input.readLine(`Name (${host}): `, { history: false });
@@ -238,12 +244,20 @@ function status(session: ShellSession): Promise<void> {
         ? `Connected to ${where} as ${session.user}.`
         : `Connected to ${where}, not logged in.`,
     );
+    lines.push(
+      session.target.tls === "none"
+        ? "TLS: off (plain FTP)."
+        : `TLS: ${session.target.tls}${
+          session.client?.tlsProtocol ? `, ${session.client.tlsProtocol}` : ""
+        }; data connections protected (PROT P).`,
+    );
     if (session.client) lines.push(`Remote directory: ${session.remoteDir}`);
   }
   lines.push(
     `Local directory: ${session.localDir}`,
     `Type: ${session.type}; mode: stream; structure: file.`,
     `Passive mode: ${session.active ? "off" : "on"}.`,
+    `Explicit FTPS for new connections (set tls): ${session.tls ? "on" : "off"}.`,
     `Existing destination: ${existingSetting(session)}.`,
     `Debugging: ${session.debug ? "on" : "off"}.`,
   );
@@ -260,11 +274,24 @@ function existingSetting(session: ShellSession): string {
 function set(session: ShellSession, args: string[]): Promise<void> {
   const [name, value] = args;
   if (name === undefined) {
-    session.io.print(`existing ${existingSetting(session)}\n`);
+    session.io.print(
+      `existing ${existingSetting(session)}\ntls ${session.tls ? "on" : "off"}\n`,
+    );
+    return Promise.resolve();
+  }
+  if (name === "tls") {
+    if (value !== undefined) {
+      const lower = value.toLowerCase();
+      if (lower !== "on" && lower !== "off") {
+        throw new ClientError("Use set tls on|off", ExitCode.Usage);
+      }
+      session.tls = lower === "on";
+    }
+    session.io.print(`tls ${session.tls ? "on" : "off"}\n`);
     return Promise.resolve();
   }
   if (name !== "existing") {
-    throw new ClientError(`Unknown setting ${name} (only existing)`, ExitCode.Usage);
+    throw new ClientError(`Unknown setting ${name} (existing or tls)`, ExitCode.Usage);
   }
   if (value !== undefined) {
     const choice = EXISTING.find((option) => option === value.toLowerCase());
@@ -300,12 +327,15 @@ function help(session: ShellSession, args: string[]): Promise<void> {
 export const COMMANDS: readonly ShellCommand[] = [
   {
     name: "open",
-    usage: "HOST[:PORT] [PORT] | URL",
+    usage: "[--tls] HOST[:PORT] [PORT] | URL",
     summary: "connect to a server (ftp://user[:password]@host[:port]/dir logs in too)",
-    details: "On a terminal, asks for the user name after connecting.",
+    details: "On a terminal, asks for the user name after connecting.\n" +
+      "ftps://host[:port] is implicit FTPS (port 990); --tls (or set tls on) is\n" +
+      "explicit FTPS (AUTH TLS) on a host or ftp:// URL. The certificate is checked\n" +
+      "(shell --ca-file FILE / --insecure); data connections use TLS too (PROT P).",
     needs: "nothing",
     minArgs: 1,
-    maxArgs: 2,
+    maxArgs: 3,
     run: open,
   },
   {
@@ -519,14 +549,15 @@ export const COMMANDS: readonly ShellCommand[] = [
   },
   {
     name: "set",
-    usage: "[existing ask|fail|overwrite|rename|skip|continue]",
-    summary: "what get/put do when the destination exists",
+    usage: "[existing ask|fail|overwrite|rename|skip|continue | tls on|off]",
+    summary: "what get/put do when the destination exists; explicit FTPS for open",
     details: "ask (the default on a terminal) asks each time; fail (the default in\n" +
-      "scripts) refuses; rename keeps both (name.1.ext); continue resumes.",
+      "scripts) refuses; rename keeps both (name.1.ext); continue resumes.\n" +
+      "tls on: later opens of a host or ftp:// URL use explicit FTPS (AUTH TLS).",
     needs: "nothing",
     minArgs: 0,
     maxArgs: 2,
-    completion: ["existing", ...EXISTING],
+    completion: ["existing", "tls", ...EXISTING, "on", "off"],
     run: set,
   },
   {

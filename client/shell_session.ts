@@ -14,6 +14,7 @@ import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
 import { FtpClient, type RemoteEntry } from "./ftp_client.ts";
 import type { ExistingPolicy, TypeChoice } from "./local_transfer.ts";
 import type { LineSource } from "./shell_input.ts";
+import { authRefused, type TlsSettings } from "./tls.ts";
 
 /** What to do about an existing destination: a fixed policy, or ask on a terminal. */
 export type ExistingSetting = ExistingPolicy | "ask";
@@ -42,7 +43,21 @@ export interface ShellSessionOptions {
   localDir?: string;
   /** Receives the control dialogue when `debug` is on. */
   onDialogue?: (line: string) => void;
+  /**
+   * How FTPS certificates are checked: extra trusted certificates (PEM), or
+   * none at all (`insecure`).
+   * @default {{}}
+   */
+  trust?: { ca?: string; insecure?: boolean };
+  /**
+   * Use explicit FTPS (`AUTH TLS`) when `open` gets a host or an ftp:// URL.
+   * @default {false}
+   */
+  tls?: boolean;
 }
+
+/** How a shell connection uses TLS: none, implicit (ftps://) or explicit (AUTH TLS). */
+export type ShellTlsMode = "none" | "implicit" | "explicit";
 
 /** How long a cached listing is used for completion, in milliseconds. */
 const LISTING_TTL_MS = 30_000;
@@ -53,7 +68,7 @@ export class ShellSession {
   /** The logged-in client, if any. */
   client: FtpClient | undefined;
   /** The server we are connected to (logged in or not). */
-  target: { host: string; port: number } | undefined;
+  target: { host: string; port: number; tls: ShellTlsMode } | undefined;
   /** The user logged in as. */
   user: string | undefined;
   /** Representation type choice for transfers. */
@@ -64,6 +79,10 @@ export class ShellSession {
   active = false;
   /** Print the control dialogue. */
   debug = false;
+  /** `set tls on`: explicit FTPS for hosts and ftp:// URLs that `open` gets. */
+  tls: boolean;
+  /** How certificates are checked (`--ca-file`, `--insecure`). */
+  readonly trust: { ca?: string; insecure?: boolean };
   /** The directory local paths are relative to. */
   localDir: string;
   /** The remote working directory, as PWD last said. */
@@ -83,6 +102,18 @@ export class ShellSession {
     this.localDir = options.localDir ?? Deno.cwd();
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#onDialogue = options.onDialogue;
+    this.tls = options.tls ?? false;
+    this.trust = options.trust ?? {};
+  }
+
+  /** The TLS settings for a mode, with the session's trust. */
+  tlsSettings(mode: ShellTlsMode): TlsSettings | undefined {
+    if (mode === "none") return undefined;
+    return {
+      mode,
+      ...(this.trust.ca === undefined ? {} : { ca: this.trust.ca }),
+      ...(this.trust.insecure ? { insecure: true } : {}),
+    };
   }
 
   /** True when connected (logged in or not). */
@@ -106,27 +137,41 @@ export class ShellSession {
     return this.client;
   }
 
-  /** Connects without logging in; returns the greeting's lines. */
-  async connect(host: string, port: number): Promise<string[]> {
+  /**
+   * Connects without logging in (with FTPS, TLS comes first, so a bad
+   * certificate shows here); returns the greeting's lines.
+   */
+  async connect(host: string, port: number, tls: ShellTlsMode = "none"): Promise<string[]> {
     if (this.target) {
       throw new ClientError(
         `Already connected to ${this.target.host}. Use close first.`,
         ExitCode.Usage,
       );
     }
+    const settings = this.tlsSettings(tls);
     const { connection, greeting } = await ControlConnection.connect(host, port, {
       timeoutMs: this.#timeoutMs,
       onDialogue: (line) => this.#dialogue(line),
+      ...(settings?.mode === "implicit" ? { implicitTls: { host, settings } } : {}),
     });
-    if (greeting.code !== 220) {
+    try {
+      if (greeting.code !== 220) {
+        throw new ClientError(
+          `${greeting.code} ${greeting.lines.join(" ").trim()}`,
+          ExitCode.Connect,
+        );
+      }
+      if (settings?.mode === "explicit") {
+        const auth = await connection.request("AUTH", "TLS");
+        if (auth.code !== 234) throw authRefused(auth);
+        await connection.startTls(host, settings);
+      }
+    } catch (error) {
       connection.close();
-      throw new ClientError(
-        `${greeting.code} ${greeting.lines.join(" ").trim()}`,
-        ExitCode.Connect,
-      );
+      throw error;
     }
     this.#pending = connection;
-    this.target = { host, port };
+    this.target = { host, port, tls };
     return greeting.lines;
   }
 
@@ -136,12 +181,14 @@ export class ShellSession {
    */
   async login(user: string, password: string): Promise<void> {
     this.requireConnection();
-    const { host, port } = this.target!;
+    const { host, port, tls } = this.target!;
+    const settings = this.tlsSettings(tls);
     await this.#dropConnections();
     try {
       this.client = await FtpClient.connect({
         host,
         port,
+        ...(settings ? { tls: settings } : {}),
         user,
         password,
         active: this.active,

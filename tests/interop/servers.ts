@@ -100,6 +100,31 @@ export interface StartPeerServerOptions {
    * @default {16}
    */
   passivePortCount?: number;
+  /**
+   * FTPS (vsftpd only): the certificate and key files (PEM). Logins and data
+   * connections must then use TLS (`force_local_logins_ssl`,
+   * `force_local_data_ssl`); TLS 1.2 and up.
+   */
+  tls?: PeerTlsOptions;
+}
+
+/** FTPS settings for {@linkcode startPeerServer} (vsftpd). */
+export interface PeerTlsOptions {
+  /** The certificate file (PEM). */
+  cert: string;
+  /** The private key file (PEM). */
+  key: string;
+  /**
+   * Refuse data connections that do not resume the control connection's TLS
+   * session (vsftpd's `require_ssl_reuse`, whose own default is YES).
+   * @default {false}
+   */
+  requireReuse?: boolean;
+  /**
+   * Implicit FTPS: TLS from the first byte (`implicit_ssl`) instead of `AUTH TLS`.
+   * @default {false}
+   */
+  implicit?: boolean;
 }
 
 /** Runs a program to completion, with a timeout, and returns its exit code and output. */
@@ -303,6 +328,28 @@ interface _Layout {
   passivePorts: [number, number];
   /** Most sessions at once, in all and from one address. */
   maxClients: number;
+  /** FTPS settings, if any (vsftpd only). */
+  tls?: PeerTlsOptions;
+}
+
+/** vsftpd's FTPS settings (RFC 4217 explicit, or implicit), or none. */
+function _vsftpdTls(tls: PeerTlsOptions | undefined): string[] {
+  if (!tls) return [];
+  return [
+    "ssl_enable=YES",
+    `rsa_cert_file=${tls.cert}`,
+    `rsa_private_key_file=${tls.key}`,
+    "force_local_logins_ssl=YES",
+    "force_local_data_ssl=YES",
+    `require_ssl_reuse=${tls.requireReuse ? "YES" : "NO"}`,
+    `implicit_ssl=${tls.implicit ? "YES" : "NO"}`,
+    // vsftpd 3.0.3 has no ssl_tlsv1_2 switch; ssl_tlsv1 allows TLS 1.x, and OpenSSL 3's
+    // default security level leaves TLS 1.2 and 1.3 (ferry's client offers 1.2 and up).
+    "ssl_tlsv1=YES",
+    "ssl_sslv2=NO",
+    "ssl_sslv3=NO",
+    "ssl_ciphers=HIGH",
+  ];
 }
 
 async function _prepareVsftpd(layout: _Layout): Promise<_Launch> {
@@ -342,6 +389,7 @@ async function _prepareVsftpd(layout: _Layout): Promise<_Launch> {
     "xferlog_enable=NO",
     `max_clients=${layout.maxClients}`,
     `max_per_ip=${layout.maxClients}`,
+    ..._vsftpdTls(layout.tls),
     "",
   ].join("\n");
   const file = `${layout.base}/vsftpd.conf`;
@@ -466,9 +514,18 @@ async function _drain(stream: ReadableStream<Uint8Array>, sink: { text: string }
   }
 }
 
-/** Connects and reads until the last line of a 220 greeting, or throws. */
-async function _readGreeting(host: string, port: number): Promise<void> {
-  const conn = await Deno.connect({ hostname: host, port, signal: AbortSignal.timeout(2_000) });
+/**
+ * Connects and reads until the last line of a 220 greeting, or throws. With
+ * `implicitTlsCert`, the greeting comes over TLS, trusting that certificate.
+ */
+async function _readGreeting(host: string, port: number, implicitTlsCert?: string): Promise<void> {
+  const conn = implicitTlsCert === undefined
+    ? await Deno.connect({ hostname: host, port, signal: AbortSignal.timeout(2_000) })
+    : await Deno.connectTls({
+      hostname: host,
+      port,
+      caCerts: [await Deno.readTextFile(implicitTlsCert)],
+    });
   try {
     const buffer = new Uint8Array(4096);
     let text = "";
@@ -507,6 +564,7 @@ export async function startPeerServer(
 ): Promise<PeerServer> {
   const missing = await peerServerMissing(name);
   if (missing) throw new PeerMissingError(missing);
+  if (options.tls && name !== "vsftpd") throw new Error("The tls option is for vsftpd only");
   const host = (options.family ?? "IPv4") === "IPv6" ? "::1" : "127.0.0.1";
   const base = await Deno.makeTempDir({ prefix: `ferry-peer-${name}-` });
   await Deno.chmod(base, 0o755);
@@ -519,6 +577,7 @@ export async function startPeerServer(
     port: freePort(host),
     passivePorts: freePortRange(host, options.passivePortCount ?? PASSIVE_PORT_COUNT),
     maxClients: options.maxClients ?? 50,
+    ...(options.tls ? { tls: options.tls } : {}),
   };
   let child: Deno.ChildProcess | undefined;
   const sink = { text: "" };
@@ -572,7 +631,11 @@ export async function startPeerServer(
         throw new Error(`${name} exited at start:\n${sink.text}`);
       }
       try {
-        await _readGreeting(host, layout.port);
+        await _readGreeting(
+          host,
+          layout.port,
+          options.tls?.implicit ? options.tls.cert : undefined,
+        );
         break;
       } catch (error) {
         lastError = error;

@@ -1,0 +1,345 @@
+/**
+ * PROT P data connections on the client: a `Deno.Conn` (passive or active,
+ * set up as for clear data) carried as a `node:tls` client socket, behind the
+ * same read/write/close shape the transfer loops use for clear data.
+ *
+ * Deno's TLS layer has pitfalls the server side found first
+ * (`server/data_stream.ts`): pausing the TLS socket stalls it for good, so
+ * flow control pauses the TCP side instead ({@linkcode ConnDuplex.hold});
+ * encrypted records reach the TCP side asynchronously, so an upload waits
+ * for {@linkcode TlsDataConnection.flush} before it ends; and a download
+ * reads until the end of the stream, never just until the 226.
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
+
+/** A data connection as the transfer loops see it: `Deno.Conn` fits as it is. */
+export interface DataConnection {
+  /** Reads into `buffer`; resolves with the count, or null at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `data`; resolves with how many bytes were taken. */
+  write(data: Uint8Array): Promise<number>;
+  /** Closes the connection (TLS: close_notify, then the socket). */
+  close(): void;
+  /** Resolves once everything written is on its way to the peer (TLS only). */
+  flush?(): Promise<void>;
+}
+
+/** Bytes read from the TCP connection at a time. */
+const READ_SIZE = 64 * 1024;
+/** Encrypted bytes that may wait for the TCP connection before writers are held back. */
+const WRITE_HIGH_WATER = 1024 * 1024;
+/** Decrypted bytes that may wait for the reader before the TCP side is paused. */
+const READ_HIGH_WATER = 4 * 1024 * 1024;
+/** How long a closing connection may take to send what it holds before it is dropped. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * A `Duplex` over a `Deno.Conn`, for `tls.connect({ socket })`: reads the
+ * connection while the TLS layer wants more and {@linkcode ConnDuplex.hold}
+ * is off; takes every encrypted record into its own queue at once (Deno's
+ * TLS layer drops what waits in a stream's queue when it tears it down) and
+ * writes the queue out in order, even after a clean destroy.
+ *
+ * @example
+ * ```ts ignore
+ * const duplex = new ConnDuplex(await Deno.connect({ hostname: "127.0.0.1", port }));
+ * const socket = tls.connect({ socket: duplex, host: "127.0.0.1" });
+ * ```
+ */
+export class ConnDuplex extends Duplex {
+  readonly #conn: Deno.Conn;
+  readonly #queue: Uint8Array[] = [];
+  #queued = 0;
+  #writing = false;
+  #written = 0;
+  #held = false;
+  #reading = false;
+  #closed = false;
+  #writeError: Error | undefined;
+  #waitingWrite: (() => void) | undefined;
+  #drained: (() => void)[] = [];
+
+  /** Wraps `conn`; the duplex owns it from now on. */
+  constructor(conn: Deno.Conn) {
+    super({ allowHalfOpen: true });
+    this.#conn = conn;
+  }
+
+  override _read(): void {
+    if (!this.#held) void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#reading || this.#closed) return;
+    this.#reading = true;
+    try {
+      while (!this.#held && !this.destroyed) {
+        const buffer = new Uint8Array(READ_SIZE);
+        const n = await this.#conn.read(buffer);
+        if (n === null) {
+          this.push(null);
+          return;
+        }
+        if (!this.push(buffer.subarray(0, n))) return;
+      }
+    } catch {
+      // reset or closed: whatever was read stays readable, then the stream ends
+      if (!this.destroyed) this.push(null);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** Stops reading the TCP connection (the reader of decrypted data is behind). */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Reads the TCP connection again after {@linkcode ConnDuplex.hold}. */
+  release(): void {
+    this.#held = false;
+    if (this.readableLength < this.readableHighWaterMark) void this.#pump();
+  }
+
+  override _write(
+    chunk: Uint8Array,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    if (this.#writeError) return callback(this.#writeError);
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    void this.#writeOut();
+    if (this.#queued < WRITE_HIGH_WATER) return callback();
+    this.#waitingWrite = () => callback(this.#writeError);
+  }
+
+  async #writeOut(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      for (let chunk = this.#queue[0]; chunk; chunk = this.#queue[0]) {
+        let offset = 0;
+        while (offset < chunk.length) offset += await this.#conn.write(chunk.subarray(offset));
+        this.#queue.shift();
+        this.#queued -= chunk.length;
+        this.#written += chunk.length;
+        if (this.#waitingWrite && this.#queued < WRITE_HIGH_WATER / 2) this.#wakeWriter();
+      }
+    } catch (error) {
+      this.#writeError = error as Error;
+      this.#queue.length = 0;
+      this.#queued = 0;
+    } finally {
+      this.#writing = false;
+      this.#wakeWriter();
+      for (const resolve of this.#drained.splice(0)) resolve();
+    }
+  }
+
+  #wakeWriter(): void {
+    const wake = this.#waitingWrite;
+    this.#waitingWrite = undefined;
+    wake?.();
+  }
+
+  /** Resolves when the write queue is empty. */
+  #empty(): Promise<void> {
+    if (!this.#writing && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  /**
+   * Resolves once the TLS layer has stopped producing output for a moment
+   * and every record it produced is written to the TCP connection.
+   */
+  async flushed(): Promise<void> {
+    for (let quiet = 0, spins = 0; quiet < 2 && spins < 200; spins++) {
+      const before = this.#written;
+      await this.#empty();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const idle = this.#written === before && this.#queue.length === 0 &&
+        this.writableLength === 0;
+      quiet = idle ? quiet + 1 : 0;
+      if (this.#closed || this.#writeError) return;
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#empty().then(async () => {
+      try {
+        if (!this.#closed) await this.#conn.closeWrite();
+      } catch {
+        // already closed or reset
+      }
+      callback();
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (error) {
+      this.#close();
+    } else {
+      // A clean teardown: what was written still reaches the peer first.
+      const timer = setTimeout(() => this.#close(), CLOSE_GRACE_MS);
+      this.#empty().then(() => {
+        clearTimeout(timer);
+        this.#close();
+      });
+    }
+    callback(error);
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * A TLS data connection behind the {@linkcode DataConnection} shape. Reads
+ * return null only at the end of the stream (close_notify or FIN); writes
+ * wait for the socket to drain.
+ *
+ * @example
+ * ```ts ignore
+ * const duplex = new ConnDuplex(conn);
+ * const stream = new TlsDataConnection(tls.connect({ socket: duplex, host }), duplex);
+ * ```
+ */
+export class TlsDataConnection implements DataConnection {
+  /** The TLS socket. */
+  readonly socket: TLSSocket;
+  readonly #duplex: ConnDuplex;
+  readonly #chunks: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+  #closing = false;
+  #holding = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Wraps a TLS client socket built on `duplex`, right after `tls.connect`
+   * (a TLS socket left without a reader can stall in Deno).
+   */
+  constructor(socket: TLSSocket, duplex: ConnDuplex) {
+    this.socket = socket;
+    this.#duplex = duplex;
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#queued += chunk.length;
+      if (this.#queued > READ_HIGH_WATER && !this.#holding) {
+        this.#holding = true;
+        duplex.hold();
+      }
+      this.#notify();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on("error", (error: Error) => {
+      this.#error ??= error;
+      this.#notify();
+    });
+    socket.on("close", () => {
+      clearTimeout(this.#graceTimer);
+      this.#ended = true;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async read(buffer: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    let n = 0;
+    while (n < buffer.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0]!;
+      const take = Math.min(chunk.length, buffer.length - n);
+      buffer.set(chunk.subarray(0, take), n);
+      n += take;
+      if (take === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(take);
+    }
+    this.#queued -= n;
+    if (this.#holding && this.#queued <= READ_HIGH_WATER / 2) {
+      this.#holding = false;
+      this.#duplex.release();
+    }
+    return n;
+  }
+
+  write(data: Uint8Array): Promise<number> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.socket.destroyed || this.#closing) {
+      return Promise.reject(new Error("TLS data connection closed"));
+    }
+    // The socket keeps its own reference to the chunk; the caller reuses its buffer.
+    const copy = data.slice();
+    return new Promise((resolve, reject) => {
+      const onClose = () => {
+        this.socket.off("drain", onDrain);
+        reject(this.#error ?? new Error("TLS data connection closed"));
+      };
+      const onDrain = () => {
+        this.socket.off("close", onClose);
+        resolve(copy.length);
+      };
+      if (this.socket.write(copy)) return resolve(copy.length);
+      this.socket.once("drain", onDrain);
+      this.socket.once("close", onClose);
+    });
+  }
+
+  async flush(): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.socket.destroyed) throw new Error("TLS data connection closed");
+    if (this.socket.writableNeedDrain) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          this.socket.off("close", onClose);
+          resolve();
+        };
+        const onClose = () => {
+          this.socket.off("drain", onDrain);
+          reject(this.#error ?? new Error("TLS data connection closed"));
+        };
+        this.socket.once("drain", onDrain);
+        this.socket.once("close", onClose);
+      });
+    }
+    await this.#duplex.flushed();
+  }
+
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.socket.destroyed) return;
+    if (this.#error || this.#ended) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end();
+    this.#graceTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+  }
+}
