@@ -382,18 +382,30 @@ export class FtpClient {
     const type = options.type ?? "I";
     await this.setType(type);
     return await this.#transfer("RETR", path, options.offset ?? 0, async (conn) => {
-      const buffer = new Uint8Array(BUFFER_SIZE);
+      // Two buffers alternate: the socket is read while the previous chunk is written.
+      const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)] as const;
       const converter = type === "A" ? new CrlfToLf() : undefined;
       let total = 0;
-      while (true) {
-        const n = await conn.read(buffer);
-        if (n === null) break;
-        total += n;
-        const chunk = buffer.subarray(0, n);
-        await write(converter ? converter.convert(chunk) : chunk);
-        options.onProgress?.(total);
+      let index = 0;
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        while (true) {
+          const buffer = buffers[index]!;
+          const n = await conn.read(buffer);
+          await writing;
+          if (n === null) break;
+          total += n;
+          const chunk = buffer.subarray(0, n);
+          writing = write(converter ? converter.convert(chunk) : chunk);
+          writing.catch(() => {}); // observed on the next turn, or below
+          options.onProgress?.(total);
+          index ^= 1;
+        }
+        if (converter) await write(converter.flush());
+      } finally {
+        await writing.catch(() => {});
       }
-      if (converter) await write(converter.flush());
+      await writing;
       return total;
     });
   }
@@ -411,16 +423,26 @@ export class FtpClient {
     await this.setType(type);
     const verb = options.append ? "APPE" : "STOR";
     return await this.#transfer(verb, path, options.offset ?? 0, async (conn) => {
-      const buffer = new Uint8Array(BUFFER_SIZE);
+      // Two buffers alternate: the next chunk is read while the current one is sent.
+      const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)] as const;
       const converter = type === "A" ? new LfToCrlf() : undefined;
       let total = 0;
-      while (true) {
-        const n = await read(buffer);
-        if (n === null) break;
-        total += n;
-        const chunk = buffer.subarray(0, n);
-        await writeAll(conn, converter ? converter.convert(chunk) : chunk);
-        options.onProgress?.(total);
+      let index = 0;
+      let reading = read(buffers[0]);
+      try {
+        while (true) {
+          const n = await reading;
+          if (n === null) break;
+          total += n;
+          const chunk = buffers[index]!.subarray(0, n);
+          index ^= 1;
+          reading = read(buffers[index]!);
+          reading.catch(() => {}); // observed on the next turn, or below
+          await writeAll(conn, converter ? converter.convert(chunk) : chunk);
+          options.onProgress?.(total);
+        }
+      } finally {
+        await reading.catch(() => {});
       }
       return total;
     });

@@ -6,7 +6,6 @@
  */
 
 import { isIP } from "node:net";
-import selfsigned from "selfsigned";
 
 /** Thrown when the files cannot be written; the message says why. */
 export class CertCommandError extends Error {
@@ -91,6 +90,8 @@ export async function makeCertificate(options: CertOptions = {}): Promise<MadeCe
   }
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + days * 86_400_000);
+  // Loaded on use: the library takes ~180 ms to load, which every other command would pay.
+  const { default: selfsigned } = await import("selfsigned");
   const pems = await selfsigned.generate([{ name: "commonName", value: hosts[0]! }], {
     notBeforeDate,
     notAfterDate,

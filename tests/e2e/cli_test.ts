@@ -195,3 +195,25 @@ Deno.test("ferry serve with broad permissions serves from a child narrowed to th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ferry cert make writes a self-signed certificate and a 0600 key, and refuses to overwrite", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["cert", "make", "--out-cert", `${dir}/c.pem`, "--out-key", `${dir}/k.pem`];
+    const made = await run(args);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(await Deno.readTextFile(`${dir}/c.pem`), /^-----BEGIN CERTIFICATE-----/);
+    assert.equal((await Deno.stat(`${dir}/k.pem`)).mode! & 0o777, 0o600);
+    const text = await new Deno.Command("openssl", {
+      args: ["x509", "-in", `${dir}/c.pem`, "-noout", "-text"],
+      stdout: "piped",
+    }).output();
+    const described = new TextDecoder().decode(text.stdout);
+    assert.match(described, /DNS:localhost/);
+    assert.match(described, /IP Address:127\.0\.0\.1/);
+    const again = await run(args);
+    assert.notEqual(again.code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
