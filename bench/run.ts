@@ -34,12 +34,14 @@ import type { Measurement, Workload, WorkloadContext } from "./workload.ts";
 
 /** Every workload, in the order they run and appear. */
 export const WORKLOADS: readonly Workload[] = [
+  // First, so every server's memory is measured from a fresh start, before the
+  // transfers and the concurrent logins have grown its heap.
+  idleMemoryWorkload,
   retrWorkload,
   storWorkload,
   smallFilesWorkload,
   concurrentWorkload,
   listingWorkload,
-  idleMemoryWorkload,
   clientsWorkload,
 ];
 

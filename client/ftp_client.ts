@@ -32,7 +32,8 @@ import {
   REUSE_REQUIRED_MESSAGE,
   type TlsSettings,
 } from "./tls.ts";
-import { ConnDuplex, type DataConnection, TlsDataConnection } from "./tls_data_connection.ts";
+import { ConnDuplex } from "./tls_data_connection.ts";
+import { type DataStream, TlsDataStream } from "../transport/data_stream.ts";
 
 /** How to reach and log in to a server. */
 export interface FtpConnectOptions {
@@ -93,7 +94,7 @@ const TRANSIENT_RETRIES = 2;
 /** A 425/450 refusal of a transfer command, before any data moved: worth a retry. */
 class TransientRefusal extends FtpReplyError {}
 
-async function writeAll(conn: DataConnection, data: Uint8Array): Promise<void> {
+async function writeAll(conn: DataStream, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) written += await conn.write(data.subarray(written));
 }
@@ -457,7 +458,7 @@ export class FtpClient {
     verb: string,
     path: string | undefined,
     offset: number,
-    move: (conn: DataConnection) => Promise<number>,
+    move: (conn: DataStream) => Promise<number>,
   ): Promise<number> {
     for (let attempt = 1;; attempt++) {
       try {
@@ -475,7 +476,7 @@ export class FtpClient {
     verb: string,
     path: string | undefined,
     offset: number,
-    move: (conn: DataConnection) => Promise<number>,
+    move: (conn: DataStream) => Promise<number>,
   ): Promise<number> {
     const data = await this.#openData();
     try {
@@ -491,7 +492,7 @@ export class FtpClient {
           ? new TransientRefusal(verb, first)
           : new FtpReplyError(verb, first);
       }
-      let conn: DataConnection;
+      let conn: DataStream;
       try {
         conn = await this.#secureData(await data.connection());
       } catch (error) {
@@ -578,7 +579,7 @@ export class FtpClient {
    * mode too, RFC 4217 §10), checked like the control connection and
    * offering the control connection's session; clear data stays a `Deno.Conn`.
    */
-  async #secureData(conn: Deno.Conn): Promise<DataConnection> {
+  async #secureData(conn: Deno.Conn): Promise<DataStream> {
     const settings = this.#options.tls;
     if (!settings) return conn;
     const duplex = new ConnDuplex(conn);
@@ -586,7 +587,7 @@ export class FtpClient {
       clientTlsOptions(duplex, this.#options.host, settings, this.#control.tlsSession),
     );
     // Reading starts at once: a TLS socket left without a reader can stall in Deno.
-    const stream = new TlsDataConnection(socket, duplex);
+    const stream = new TlsDataStream(socket, duplex);
     await clientHandshake(
       socket,
       `the data connection to ${this.#options.host}`,

@@ -1,39 +1,25 @@
 /**
  * PROT P data connections on the client: a `Deno.Conn` (passive or active,
- * set up as for clear data) carried as a `node:tls` client socket, behind the
- * same read/write/close shape the transfer loops use for clear data.
+ * set up as for clear data) carried as a `node:tls` client socket, read and
+ * written through the same {@linkcode TlsDataStream} the server uses.
  *
  * Deno's TLS layer has pitfalls the server side found first
- * (`server/data_stream.ts`): pausing the TLS socket stalls it for good, so
+ * (`transport/data_stream.ts`): pausing the TLS socket stalls it for good, so
  * flow control pauses the TCP side instead ({@linkcode ConnDuplex.hold});
  * encrypted records reach the TCP side asynchronously, so an upload waits
- * for {@linkcode TlsDataConnection.flush} before it ends; and a download
+ * for `TlsDataStream.flush` before it ends; and a download
  * reads until the end of the stream, never just until the 226.
  *
  * @module
  */
 
 import { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
-
-/** A data connection as the transfer loops see it: `Deno.Conn` fits as it is. */
-export interface DataConnection {
-  /** Reads into `buffer`; resolves with the count, or null at the end of the stream. */
-  read(buffer: Uint8Array): Promise<number | null>;
-  /** Writes some of `data`; resolves with how many bytes were taken. */
-  write(data: Uint8Array): Promise<number>;
-  /** Closes the connection (TLS: close_notify, then the socket). */
-  close(): void;
-  /** Resolves once everything written is on its way to the peer (TLS only). */
-  flush?(): Promise<void>;
-}
+import type { TlsFlow } from "../transport/data_stream.ts";
 
 /** Bytes read from the TCP connection at a time. */
 const READ_SIZE = 64 * 1024;
 /** Encrypted bytes that may wait for the TCP connection before writers are held back. */
 const WRITE_HIGH_WATER = 1024 * 1024;
-/** Decrypted bytes that may wait for the reader before the TCP side is paused. */
-const READ_HIGH_WATER = 4 * 1024 * 1024;
 /** How long a closing connection may take to send what it holds before it is dropped. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -50,7 +36,7 @@ const CLOSE_GRACE_MS = 5_000;
  * const socket = tls.connect({ socket: duplex, host: "127.0.0.1" });
  * ```
  */
-export class ConnDuplex extends Duplex {
+export class ConnDuplex extends Duplex implements TlsFlow {
   readonly #conn: Deno.Conn;
   readonly #queue: Uint8Array[] = [];
   #queued = 0;
@@ -202,144 +188,5 @@ export class ConnDuplex extends Duplex {
     } catch {
       // already closed
     }
-  }
-}
-
-/**
- * A TLS data connection behind the {@linkcode DataConnection} shape. Reads
- * return null only at the end of the stream (close_notify or FIN); writes
- * wait for the socket to drain.
- *
- * @example
- * ```ts ignore
- * const duplex = new ConnDuplex(conn);
- * const stream = new TlsDataConnection(tls.connect({ socket: duplex, host }), duplex);
- * ```
- */
-export class TlsDataConnection implements DataConnection {
-  /** The TLS socket. */
-  readonly socket: TLSSocket;
-  readonly #duplex: ConnDuplex;
-  readonly #chunks: Uint8Array[] = [];
-  #queued = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-  #closing = false;
-  #holding = false;
-  #graceTimer: ReturnType<typeof setTimeout> | undefined;
-
-  /**
-   * Wraps a TLS client socket built on `duplex`, right after `tls.connect`
-   * (a TLS socket left without a reader can stall in Deno).
-   */
-  constructor(socket: TLSSocket, duplex: ConnDuplex) {
-    this.socket = socket;
-    this.#duplex = duplex;
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#queued += chunk.length;
-      if (this.#queued > READ_HIGH_WATER && !this.#holding) {
-        this.#holding = true;
-        duplex.hold();
-      }
-      this.#notify();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#notify();
-    });
-    socket.on("error", (error: Error) => {
-      this.#error ??= error;
-      this.#notify();
-    });
-    socket.on("close", () => {
-      clearTimeout(this.#graceTimer);
-      this.#ended = true;
-      this.#notify();
-    });
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  async read(buffer: Uint8Array): Promise<number | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#error) throw this.#error;
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
-    let n = 0;
-    while (n < buffer.length && this.#chunks.length > 0) {
-      const chunk = this.#chunks[0]!;
-      const take = Math.min(chunk.length, buffer.length - n);
-      buffer.set(chunk.subarray(0, take), n);
-      n += take;
-      if (take === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(take);
-    }
-    this.#queued -= n;
-    if (this.#holding && this.#queued <= READ_HIGH_WATER / 2) {
-      this.#holding = false;
-      this.#duplex.release();
-    }
-    return n;
-  }
-
-  write(data: Uint8Array): Promise<number> {
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.socket.destroyed || this.#closing) {
-      return Promise.reject(new Error("TLS data connection closed"));
-    }
-    // The socket keeps its own reference to the chunk; the caller reuses its buffer.
-    const copy = data.slice();
-    return new Promise((resolve, reject) => {
-      const onClose = () => {
-        this.socket.off("drain", onDrain);
-        reject(this.#error ?? new Error("TLS data connection closed"));
-      };
-      const onDrain = () => {
-        this.socket.off("close", onClose);
-        resolve(copy.length);
-      };
-      if (this.socket.write(copy)) return resolve(copy.length);
-      this.socket.once("drain", onDrain);
-      this.socket.once("close", onClose);
-    });
-  }
-
-  async flush(): Promise<void> {
-    if (this.#error) throw this.#error;
-    if (this.socket.destroyed) throw new Error("TLS data connection closed");
-    if (this.socket.writableNeedDrain) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          this.socket.off("close", onClose);
-          resolve();
-        };
-        const onClose = () => {
-          this.socket.off("drain", onDrain);
-          reject(this.#error ?? new Error("TLS data connection closed"));
-        };
-        this.socket.once("drain", onDrain);
-        this.socket.once("close", onClose);
-      });
-    }
-    await this.#duplex.flushed();
-  }
-
-  close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    if (this.socket.destroyed) return;
-    if (this.#error || this.#ended) {
-      this.socket.destroy();
-      return;
-    }
-    this.socket.end();
-    this.#graceTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
   }
 }

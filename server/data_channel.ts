@@ -8,7 +8,7 @@
 
 import { comparableAddress } from "../protocol/address.ts";
 import { ReplyCode } from "../protocol/reply.ts";
-import type { DataStream } from "./data_stream.ts";
+import type { DataStream } from "../transport/data_stream.ts";
 import { FtpError } from "./ftp_error.ts";
 
 /** A data connection being set up, passive or active. */

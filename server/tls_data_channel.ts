@@ -14,7 +14,7 @@ import type { SecureContext, TLSSocket } from "node:tls";
 import { ReplyCode } from "../protocol/reply.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
 import { comparableAddress } from "../protocol/address.ts";
-import { TlsDataStream } from "./data_stream.ts";
+import { TlsDataStream } from "../transport/data_stream.ts";
 import { FtpError } from "./ftp_error.ts";
 import type { HandshakeObserver } from "./tls_handshake.ts";
 import { handshake, startServerTls } from "./tls_context.ts";

@@ -7,7 +7,7 @@
  */
 
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
-import type { DataStream } from "./data_stream.ts";
+import type { DataStream } from "../transport/data_stream.ts";
 import type { Storage, StorageFile } from "./storage.ts";
 
 const BUFFER_SIZE = 1 << 20;

@@ -10,7 +10,7 @@ import { formatListLine } from "../../protocol/listing.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
-import type { DataStream } from "../data_stream.ts";
+import type { DataStream } from "../../transport/data_stream.ts";
 import type { Session } from "../session.ts";
 import type { StorageEntry, StorageFile } from "../storage.ts";
 import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";

@@ -333,3 +333,30 @@ Deno.test("Authenticator remembers a verified login: the same password logs in a
   assert.equal(wrong.user, null);
   assert.ok(wrong.ms > again.ms * 5, `a wrong password still pays scrypt (${wrong.ms} ms)`);
 });
+
+Deno.test("Authenticator verifies simultaneous logins with the same password once", async () => {
+  const hash = await hashPassword("same", { cost: 16384 });
+  const auth = new Authenticator([{
+    name: "dave",
+    passwordHash: hash,
+    home: "/",
+    permissions: "elr",
+  }]);
+  const started = performance.now();
+  const single = await new Authenticator([{
+    name: "dave",
+    passwordHash: hash,
+    home: "/",
+    permissions: "elr",
+  }])
+    .authenticate("dave", "same");
+  const one = performance.now() - started;
+  assert.equal(single?.name, "dave");
+  const begun = performance.now();
+  const users = await Promise.all(
+    Array.from({ length: 20 }, () => auth.authenticate("dave", "same")),
+  );
+  const twenty = performance.now() - begun;
+  assert.ok(users.every((user) => user?.name === "dave"));
+  assert.ok(twenty < one * 4, `20 simultaneous logins took ${twenty} ms, one took ${one} ms`);
+});

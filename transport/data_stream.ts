@@ -1,8 +1,9 @@
 /**
- * The byte stream of a data connection, as the transfer loops see it:
- * read into a buffer, write, close. `Deno.Conn` (clear data, the fast path)
- * fits it as it is; {@linkcode TlsDataStream} adapts a `node:tls` socket
- * (PROT P).
+ * The byte stream of a data connection, as the transfer loops of both the
+ * server and the client see it: read into a buffer, write, close.
+ * `Deno.Conn` (clear data, the fast path) fits it as it is;
+ * {@linkcode TlsDataStream} adapts a `node:tls` socket (PROT P), server or
+ * client side.
  *
  * @module
  */
@@ -171,16 +172,19 @@ export class TlsDataStream implements DataStream {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    const failed = this.#error !== undefined;
     if (!this.#ended) {
-      // Closed from this side (a stall, an abort): a pending read fails instead of ending.
+      // Closed from this side: a read still waiting fails instead of seeing an end.
       this.#error ??= new Error("TLS data connection closed");
       this.#notify();
     }
     if (this.socket.destroyed) return;
-    if (this.#error) {
+    if (failed) {
       this.socket.destroy();
       return;
     }
+    // A clean close: close_notify after everything written (a receiving peer such as
+    // vsftpd counts an upload as complete only then), then the socket.
     this.socket.end();
     this.#graceTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
   }
