@@ -326,6 +326,13 @@ export async function runBench(options: BenchOptions): Promise<number> {
         _log(`${workload.name} failed: ${failures[workload.name]}`);
       }
       _log(`${workload.name}: done in ${((performance.now() - begun) / 1000).toFixed(1)} s`);
+      if (workload.restartAfter && workload !== workloads.at(-1)) {
+        for (const [index, server] of servers.entries()) {
+          await server.stop();
+          servers[index] = await startBenchServer(server.name, { tmp });
+          _log(`restarted ${server.name} on port ${servers[index]!.port}`);
+        }
+      }
     }
   } finally {
     for (const server of servers) {

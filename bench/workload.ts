@@ -49,7 +49,10 @@ export interface Workload {
   name: string;
   /** A one-line description for --help. */
   title: string;
+  /** Runs the workload against every server in the context. */
   run(context: WorkloadContext): Promise<void>;
+  /** The servers are started afresh after this workload (it leaves them worn: thousands of sessions). */
+  restartAfter?: boolean;
 }
 
 /** MiB in bytes. */

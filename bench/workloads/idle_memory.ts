@@ -128,6 +128,7 @@ async function _measure(
 export const idleMemoryWorkload: Workload = {
   name: "memory",
   title: "server memory with 200 and 10,000 idle logged-in sessions (whole tree, KiB/session)",
+  restartAfter: true,
   async run(context: WorkloadContext): Promise<void> {
     const levels = context.quick ? [50, 200] : [200, 10_000];
     for (const server of context.servers) await _measure(context, server, levels);
