@@ -42,7 +42,11 @@ export class Logger {
     for (const [key, value] of Object.entries(fields)) {
       if (value !== undefined) line += ` ${key}=${formatValue(value)}`;
     }
-    this.#sink(line);
+    try {
+      this.#sink(line);
+    } catch {
+      // A log that cannot be written (a full disk, a closed pipe) must never take the server down.
+    }
   }
 }
 

@@ -112,3 +112,11 @@ Deno.test("a failed upload is logged too, with ok=false", async () => {
     assert.match(lines[0]!, / path=\/part\.bin /);
   });
 });
+
+Deno.test("a log sink that throws (full disk, closed pipe) does not take a session down", async () => {
+  const { Logger } = await import("../../server/log.ts");
+  const logger = new Logger(() => {
+    throw new Error("No space left on device");
+  });
+  logger.info("transfer", { bytes: 1 });
+});
