@@ -33,6 +33,7 @@ import {
   type TlsSettings,
 } from "./tls.ts";
 import { ConnDuplex } from "./tls_data_connection.ts";
+import { pump } from "../transport/pump.ts";
 import { type DataStream, TlsDataStream } from "../transport/data_stream.ts";
 
 /** How to reach and log in to a server. */
@@ -88,6 +89,11 @@ interface DataSetup {
 }
 
 const BUFFER_SIZE = 1 << 20;
+/** Two fresh transfer buffers (a client moves one file at a time per session). */
+function transferBuffers(): [Uint8Array, Uint8Array] {
+  return [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)];
+}
+
 /** How many times a transfer refused with 425 or 450 is tried again. */
 const TRANSIENT_RETRIES = 2;
 
@@ -382,32 +388,14 @@ export class FtpClient {
   ): Promise<number> {
     const type = options.type ?? "I";
     await this.setType(type);
-    return await this.#transfer("RETR", path, options.offset ?? 0, async (conn) => {
-      // Two buffers alternate: the socket is read while the previous chunk is written.
-      const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)] as const;
+    return await this.#transfer("RETR", path, options.offset ?? 0, (conn) => {
       const converter = type === "A" ? new CrlfToLf() : undefined;
-      let total = 0;
-      let index = 0;
-      let writing: Promise<void> = Promise.resolve();
-      try {
-        while (true) {
-          const buffer = buffers[index]!;
-          const n = await conn.read(buffer);
-          await writing;
-          if (n === null) break;
-          total += n;
-          const chunk = buffer.subarray(0, n);
-          writing = write(converter ? converter.convert(chunk) : chunk);
-          writing.catch(() => {}); // observed on the next turn, or below
-          options.onProgress?.(total);
-          index ^= 1;
-        }
-        if (converter) await write(converter.flush());
-      } finally {
-        await writing.catch(() => {});
-      }
-      await writing;
-      return total;
+      return pump(transferBuffers(), (buffer) => conn.read(buffer), write, {
+        ...(converter
+          ? { convert: (chunk) => converter.convert(chunk), finish: () => converter.flush() }
+          : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
     });
   }
 
@@ -423,29 +411,12 @@ export class FtpClient {
     const type = options.type ?? "I";
     await this.setType(type);
     const verb = options.append ? "APPE" : "STOR";
-    return await this.#transfer(verb, path, options.offset ?? 0, async (conn) => {
-      // Two buffers alternate: the next chunk is read while the current one is sent.
-      const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)] as const;
+    return await this.#transfer(verb, path, options.offset ?? 0, (conn) => {
       const converter = type === "A" ? new LfToCrlf() : undefined;
-      let total = 0;
-      let index = 0;
-      let reading = read(buffers[0]);
-      try {
-        while (true) {
-          const n = await reading;
-          if (n === null) break;
-          total += n;
-          const chunk = buffers[index]!.subarray(0, n);
-          index ^= 1;
-          reading = read(buffers[index]!);
-          reading.catch(() => {}); // observed on the next turn, or below
-          await writeAll(conn, converter ? converter.convert(chunk) : chunk);
-          options.onProgress?.(total);
-        }
-      } finally {
-        await reading.catch(() => {});
-      }
-      return total;
+      return pump(transferBuffers(), read, (chunk) => writeAll(conn, chunk), {
+        ...(converter ? { convert: (chunk) => converter.convert(chunk) } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
     });
   }
 

@@ -188,9 +188,16 @@ async function forEachFile(
   }
 }
 
-/** `mget GLOB…`: downloads the remote files matching each pattern. */
-export async function getMatching(session: ShellSession, patterns: string[]) {
-  session.requireLogin();
+/**
+ * Expands glob patterns into file names, sorted within each pattern. A
+ * pattern without glob characters stands for itself; `filesIn(dir)` lists
+ * the plain file names of a directory ("." for the current one).
+ */
+async function expandPatterns(
+  patterns: string[],
+  filesIn: (dir: string) => Promise<string[]>,
+  side: { label: string; exitCode: number },
+): Promise<string[]> {
   const names: string[] = [];
   for (const pattern of patterns) {
     if (!hasGlob(pattern)) {
@@ -199,42 +206,45 @@ export async function getMatching(session: ShellSession, patterns: string[]) {
     }
     const { dir, base } = splitGlob(pattern);
     const regexp = globToRegExp(base);
-    const entries = await session.listRemote(dir === "" ? "." : dir);
-    const matches = entries
-      .filter((entry) => entry.type === "file" && regexp.test(entry.name))
-      .map((entry) => dir + entry.name)
+    const matches = (await filesIn(dir === "" ? "." : dir))
+      .filter((name) => regexp.test(name))
+      .map((name) => dir + name)
       .sort();
     if (matches.length === 0) {
-      throw new ClientError(`No remote files match ${pattern}`, ExitCode.RemoteFile);
+      throw new ClientError(`No ${side.label} files match ${pattern}`, side.exitCode);
     }
     names.push(...matches);
   }
+  return names;
+}
+
+/** `mget GLOB…`: downloads the remote files matching each pattern. */
+export async function getMatching(session: ShellSession, patterns: string[]) {
+  session.requireLogin();
+  const names = await expandPatterns(
+    patterns,
+    async (dir) =>
+      (await session.listRemote(dir))
+        .filter((entry) => entry.type === "file")
+        .map((entry) => entry.name),
+    { label: "remote", exitCode: ExitCode.RemoteFile },
+  );
   await forEachFile(session, names, (name) => getFile(session, name));
 }
 
 /** `mput GLOB…`: uploads the local files matching each pattern. */
 export async function putMatching(session: ShellSession, patterns: string[]) {
   session.requireLogin();
-  const names: string[] = [];
-  for (const pattern of patterns) {
-    if (!hasGlob(pattern)) {
-      names.push(pattern);
-      continue;
-    }
-    const { dir, base } = splitGlob(pattern);
-    const regexp = globToRegExp(base);
-    const matches: string[] = [];
+  const names = await expandPatterns(patterns, async (dir) => {
+    const files: string[] = [];
     try {
-      for await (const entry of Deno.readDir(session.localPath(dir === "" ? "." : dir))) {
-        if (entry.isFile && regexp.test(entry.name)) matches.push(dir + entry.name);
+      for await (const entry of Deno.readDir(session.localPath(dir))) {
+        if (entry.isFile) files.push(entry.name);
       }
     } catch (error) {
       throw new ClientError(`${dir}: ${(error as Error).message}`, ExitCode.LocalIo);
     }
-    if (matches.length === 0) {
-      throw new ClientError(`No local files match ${pattern}`, ExitCode.LocalIo);
-    }
-    names.push(...matches.sort());
-  }
+    return files;
+  }, { label: "local", exitCode: ExitCode.LocalIo });
   await forEachFile(session, names, (name) => putFile(session, name));
 }

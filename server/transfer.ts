@@ -8,6 +8,7 @@
 
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
 import type { DataStream } from "../transport/data_stream.ts";
+import { pump } from "../transport/pump.ts";
 import type { Storage, StorageFile } from "./storage.ts";
 
 const BUFFER_SIZE = 1 << 20;
@@ -91,8 +92,8 @@ export async function writeAll(
 
 /**
  * Sends a file over a data connection; returns the bytes read from the file.
- * Two buffers alternate, so the next chunk is read from the file while the
- * current one is being written to the socket.
+ * The next chunk is read from the file while the current one is written to
+ * the socket (see {@linkcode pump}).
  */
 export async function sendFile(
   file: StorageFile,
@@ -103,34 +104,26 @@ export async function sendFile(
   const buffers = [takeBuffer(), takeBuffer()] as const;
   const converter = ascii ? new LfToCrlf() : undefined;
   const guard = new StallGuard(conn, stallMs);
-  let total = 0;
-  let index = 0;
-  let reading = file.read(buffers[0]);
   try {
-    while (true) {
-      const n = await reading;
-      if (n === null) break;
-      total += n;
-      const chunk = buffers[index]!.subarray(0, n);
-      index ^= 1;
-      reading = file.read(buffers[index]!);
-      reading.catch(() => {}); // observed by the next turn, or below if the write fails
-      await writeAll(conn, converter ? converter.convert(chunk) : chunk, guard);
-    }
+    const total = await pump(
+      buffers,
+      (buffer) => file.read(buffer),
+      (chunk) => writeAll(conn, chunk, guard),
+      converter ? { convert: (chunk) => converter.convert(chunk) } : {},
+    );
     await conn.flush?.();
+    return total;
   } finally {
     guard.stop();
-    await reading.catch(() => {}); // no read may still fill a buffer that goes back to the pool
     releaseBuffer(buffers[0]);
     releaseBuffer(buffers[1]);
   }
-  return total;
 }
 
 /**
  * Receives a data connection into a file; returns the bytes read from the
- * connection. Two buffers alternate, so the socket is read while the previous
- * chunk is being written to the file.
+ * connection. The socket is read while the previous chunk is written to the
+ * file (see {@linkcode pump}).
  */
 export async function receiveFile(
   conn: DataStream,
@@ -141,35 +134,29 @@ export async function receiveFile(
   const buffers = [takeBuffer(), takeBuffer()] as const;
   const converter = ascii ? new CrlfToLf() : undefined;
   const guard = new StallGuard(conn, stallMs);
-  let total = 0;
-  let index = 0;
-  let writing: Promise<void> = Promise.resolve();
-  try {
-    while (true) {
-      const buffer = buffers[index]!;
-      let n: number | null;
-      try {
-        n = await conn.read(buffer);
-      } catch (error) {
-        throw new DataConnectionError(error);
-      }
+  const read = async (buffer: Uint8Array) => {
+    try {
+      return await conn.read(buffer);
+    } catch (error) {
+      throw new DataConnectionError(error);
+    } finally {
       guard.kick();
-      await writing;
-      if (n === null) break;
-      total += n;
-      const chunk = buffer.subarray(0, n);
-      writing = file.write(converter ? converter.convert(chunk) : chunk);
-      writing.catch(() => {}); // observed by the next turn, or below if the read fails
-      index ^= 1;
     }
-    if (converter) await file.write(converter.flush());
+  };
+  try {
+    return await pump(
+      buffers,
+      read,
+      (chunk) => file.write(chunk),
+      converter
+        ? { convert: (chunk) => converter.convert(chunk), finish: () => converter.flush() }
+        : {},
+    );
   } finally {
     guard.stop();
-    await writing.catch(() => {}); // the file sees every write end before it is closed
     releaseBuffer(buffers[0]);
     releaseBuffer(buffers[1]);
   }
-  return total;
 }
 
 /** The size of a file in TYPE A: its bytes plus one CR for every LF not already after a CR. */
