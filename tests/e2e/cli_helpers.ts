@@ -56,3 +56,26 @@ export async function readReadyLine(cli: CliProcess): Promise<string> {
   }
   return cli.lines[0]!;
 }
+
+/**
+ * Starts `ferry serve` on 127.0.0.1, port 0, serving `dir`/srv with the
+ * given credentials file; `extra` adds serve options.
+ */
+export function startServe(
+  dir: string,
+  credentials: string,
+  options: { extra?: string[]; permissions?: string[] } = {},
+): CliProcess {
+  return startCli([
+    "serve",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--root",
+    `${dir}/srv`,
+    "--credentials",
+    credentials,
+    ...(options.extra ?? []),
+  ], options.permissions);
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readReadyLine, startCli } from "./cli_helpers.ts";
+import { readReadyLine, startServe } from "./cli_helpers.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -119,17 +119,9 @@ Deno.test("ferry serve with narrowed permissions prints its addresses, serves, a
       "demo\n",
     );
     assert.equal(added.code, 0, added.stderr);
-    const server = startCli([
-      "serve",
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--root",
-      `${dir}/srv`,
-      "--credentials",
-      creds,
-    ], [`--allow-net`, `--allow-read=${dir}`, `--allow-write=${dir}/srv`]);
+    const server = startServe(dir, creds, {
+      permissions: [`--allow-net`, `--allow-read=${dir}`, `--allow-write=${dir}/srv`],
+    });
     const ready = await readReadyLine(server);
     const match = /ferry listening on ftp:\/\/127\.0\.0\.1:(\d+) serving (.*)$/.exec(ready);
     assert.ok(match, ready);
@@ -162,17 +154,7 @@ Deno.test("ferry serve with broad permissions serves from a child narrowed to th
   try {
     const creds = `${dir}/creds.txt`;
     await Deno.writeTextFile(creds, "");
-    const server = startCli([
-      "serve",
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--root",
-      `${dir}/srv`,
-      "--credentials",
-      creds,
-    ]);
+    const server = startServe(dir, creds);
     await readReadyLine(server);
     const pid = server.child.pid;
     const children = (await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`)).trim();

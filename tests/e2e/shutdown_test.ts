@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readReadyLine, startCli } from "./cli_helpers.ts";
+import { readReadyLine, startServe } from "./cli_helpers.ts";
 import { closeQuietly, format, RawClient, withTimeout } from "../helpers/raw_client.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
@@ -42,19 +42,7 @@ Deno.test("ferry serve on SIGTERM refuses new connections, closes idle sessions,
   const dir = await Deno.makeTempDir();
   const credentials = `${dir}/creds.txt`;
   await addUser(credentials);
-  const server = startCli([
-    "serve",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--root",
-    `${dir}/srv`,
-    "--credentials",
-    credentials,
-    "--shutdown-grace",
-    "20",
-  ]);
+  const server = startServe(dir, credentials, { extra: ["--shutdown-grace", "20"] });
   const clients: RawClient[] = [];
   try {
     const ready = await readReadyLine(server);
@@ -107,17 +95,7 @@ Deno.test("ferry serve stops at once on a second SIGINT while a transfer holds t
   const dir = await Deno.makeTempDir();
   const credentials = `${dir}/creds.txt`;
   await addUser(credentials);
-  const server = startCli([
-    "serve",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--root",
-    `${dir}/srv`,
-    "--credentials",
-    credentials,
-  ]);
+  const server = startServe(dir, credentials);
   const clients: RawClient[] = [];
   try {
     const ready = await readReadyLine(server);
