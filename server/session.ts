@@ -274,6 +274,7 @@ export class Session {
     argument: string,
     handler: (session: Session, argument: string, signal: AbortSignal) => Promise<HandlerReply>,
     signal: AbortSignal,
+    beforeReply?: () => void,
   ): Promise<void> {
     const verb = exchange.verb;
     let result: HandlerReply;
@@ -289,6 +290,7 @@ export class Session {
       result = { code: ftpError.code, text: ftpError.message };
     }
     this.sequence.complete(verb, result.code, result.detail);
+    beforeReply?.();
     if (result.startTls) {
       // Stop reading commands before the 234 goes out: the next bytes are the TLS handshake.
       const secure = this.#beginTls();
@@ -337,14 +339,21 @@ export class Session {
     const controller = new AbortController();
     const exchange = new ReplyExchange(verb);
     this.#transferExchange = exchange;
-    const done = this.#run(exchange, argument, handler, controller.signal).finally(() => {
+    // The data connection closes before the final reply goes out (RFC 959: 226 "Closing
+    // data connection"), so the client sees the end of the data no later than the 226.
+    const closeData = () => {
       this.dataChannel?.close();
       this.dataChannel = undefined;
-      this.#transfer = undefined;
-      this.#transferExchange = undefined;
-      if (this.#drainText !== undefined) this.shutdown(this.#drainText);
-      else this.#touch();
-    });
+    };
+    const done = this.#run(exchange, argument, handler, controller.signal, closeData).finally(
+      () => {
+        closeData();
+        this.#transfer = undefined;
+        this.#transferExchange = undefined;
+        if (this.#drainText !== undefined) this.shutdown(this.#drainText);
+        else this.#touch();
+      },
+    );
     this.#transfer = { controller, done };
   }
 
