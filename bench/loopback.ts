@@ -19,7 +19,11 @@ export type LoopbackDirection = "receive" | "send";
 
 /** Sends `bytes` bytes to `port` on 127.0.0.1, then waits for the sink's one-byte ack. */
 async function _send(port: number, bytes: number): Promise<void> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await _sendOver(await Deno.connect({ hostname: "127.0.0.1", port }), bytes);
+}
+
+/** Writes `bytes` bytes from one reused 1 MiB buffer, half-closes, waits for the ack, closes. */
+async function _sendOver(conn: Deno.Conn, bytes: number): Promise<void> {
   const buffer = new Uint8Array(LOOPBACK_BUFFER_SIZE).fill(0x5a);
   let sent = 0;
   while (sent < bytes) {
@@ -86,16 +90,7 @@ export async function measureLoopback(
       const got = await _sink(conn);
       if (got !== bytes) throw new Error(`Loopback sink got ${got} of ${bytes} bytes`);
     } else {
-      const buffer = new Uint8Array(LOOPBACK_BUFFER_SIZE).fill(0x5a);
-      let sent = 0;
-      while (sent < bytes) {
-        const part = Math.min(buffer.length, bytes - sent);
-        await writeAll(conn, buffer.subarray(0, part));
-        sent += part;
-      }
-      await conn.closeWrite();
-      await conn.read(new Uint8Array(1));
-      conn.close();
+      await _sendOver(conn, bytes);
     }
     const seconds = (performance.now() - started) / 1000;
     const status = await child.status;
