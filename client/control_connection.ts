@@ -7,12 +7,16 @@
  */
 
 import * as net from "node:net";
-import * as tls from "node:tls";
 import { formatCommand } from "../protocol/command.ts";
 import { type Reply, ReplyFormatError, ReplyParser } from "../protocol/reply.ts";
 import { ReplyExchange, ReplySequenceError } from "../protocol/sequence.ts";
 import { ClientError, ExitCode } from "./errors.ts";
-import { clientHandshake, clientTlsOptions, type TlsSettings } from "./tls.ts";
+import {
+  clientHandshake,
+  type ClientTlsSocket,
+  connectClientTls,
+  type TlsSettings,
+} from "./tls.ts";
 
 /** Options for {@linkcode ControlConnection.connect}. */
 export interface ControlOptions {
@@ -38,9 +42,9 @@ export class ControlConnection {
   /** The TCP socket (addresses come from it, TLS or not). */
   readonly #tcp: net.Socket;
   /** What replies are read from and commands written to: the TCP socket, or TLS on it. */
-  #socket: net.Socket | tls.TLSSocket;
-  /** The newest TLS session the server sent, offered again on data connections. */
-  readonly #tlsSession: { value?: Uint8Array };
+  #socket: net.Socket | ClientTlsSocket;
+  /** The TLS layer, once there is one: data connections resume its session. */
+  #tls: ClientTlsSocket | undefined;
   readonly #parser = new ReplyParser({ maxLineLength: 8192, maxLines: 50_000 });
   readonly #decoder = new TextDecoder();
   readonly #replies: Reply[] = [];
@@ -53,12 +57,12 @@ export class ControlConnection {
 
   private constructor(
     tcp: net.Socket,
-    socket: net.Socket | tls.TLSSocket,
+    secure: ClientTlsSocket | undefined,
     options: ControlOptions,
-    tlsSession: { value?: Uint8Array } = {},
   ) {
     this.#tcp = tcp;
-    this.#tlsSession = tlsSession;
+    this.#tls = secure;
+    const socket = secure ?? tcp;
     this.#socket = socket;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#onDialogue = options.onDialogue;
@@ -66,7 +70,7 @@ export class ControlConnection {
     this.#listen(socket);
   }
 
-  #listen(socket: net.Socket | tls.TLSSocket): void {
+  #listen(socket: net.Socket | ClientTlsSocket): void {
     socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
     socket.on("end", () => this.#fail("Server closed the control connection"));
     socket.on("close", () => this.#fail("Server closed the control connection"));
@@ -80,11 +84,9 @@ export class ControlConnection {
     port: number,
     settings: TlsSettings,
     timeoutMs: number,
-    session: { value?: Uint8Array },
-  ): Promise<tls.TLSSocket> {
+  ): Promise<ClientTlsSocket> {
     socket.on("error", () => {}); // reported by the TLS socket
-    const secure = tls.connect(clientTlsOptions(socket, host, settings));
-    secure.on("session", (ticket: Uint8Array) => (session.value = ticket));
+    const secure = connectClientTls(socket, host, settings);
     await clientHandshake(secure, `${host} port ${port}`, timeoutMs);
     return secure;
   }
@@ -99,7 +101,7 @@ export class ControlConnection {
     if (this.#failure) throw this.#failure;
     const clear = this.#tcp;
     for (const event of ["data", "end", "close", "error"]) clear.removeAllListeners(event);
-    let secure: tls.TLSSocket;
+    let secure: ClientTlsSocket;
     try {
       secure = await ControlConnection.#secure(
         clear,
@@ -107,7 +109,6 @@ export class ControlConnection {
         clear.remotePort ?? 0,
         settings,
         this.#timeoutMs,
-        this.#tlsSession,
       );
     } catch (error) {
       this.#fail((error as Error).message);
@@ -115,18 +116,19 @@ export class ControlConnection {
       throw error;
     }
     this.#socket = secure;
+    this.#tls = secure;
     this.#listen(secure);
     this.#dialogue(`* TLS ${secure.getProtocol() ?? ""} ${describeTrust(settings)}`);
   }
 
-  /** The TLS session to offer on data connections, if the server sent one. */
-  get tlsSession(): Uint8Array | undefined {
-    return this.#tlsSession.value;
+  /** The control connection's TLS socket, whose session data connections resume. */
+  get tls(): ClientTlsSocket | undefined {
+    return this.#tls;
   }
 
   /** The TLS version of the control connection ("TLSv1.3"), or undefined in the clear. */
   get tlsProtocol(): string | undefined {
-    return this.#socket instanceof tls.TLSSocket ? this.#socket.getProtocol() ?? "" : undefined;
+    return this.#tls ? this.#tls.getProtocol() ?? "" : undefined;
   }
 
   #dialogue(line: string): void {
@@ -164,8 +166,7 @@ export class ControlConnection {
     let connection: ControlConnection;
     const implicit = options.implicitTls;
     if (implicit) {
-      const session: { value?: Uint8Array } = {};
-      let secure: tls.TLSSocket;
+      let secure: ClientTlsSocket;
       try {
         secure = await ControlConnection.#secure(
           socket,
@@ -173,18 +174,17 @@ export class ControlConnection {
           port,
           implicit.settings,
           timeoutMs,
-          session,
         );
       } catch (error) {
         socket.destroy();
         throw error;
       }
-      connection = new ControlConnection(socket, secure, options, session);
+      connection = new ControlConnection(socket, secure, options);
       connection.#dialogue(
         `* TLS ${secure.getProtocol() ?? ""} ${describeTrust(implicit.settings)}`,
       );
     } else {
-      connection = new ControlConnection(socket, socket, options);
+      connection = new ControlConnection(socket, undefined, options);
     }
     const exchange = new ReplyExchange("");
     let reply: Reply;

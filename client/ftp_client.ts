@@ -22,19 +22,12 @@ import {
 import { type Reply, replyKind } from "../protocol/reply.ts";
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
 import { unquotePath } from "../protocol/virtual_path.ts";
-import * as tls from "node:tls";
 import { ControlConnection } from "./control_connection.ts";
 import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
-import {
-  authRefused,
-  clientHandshake,
-  clientTlsOptions,
-  REUSE_REQUIRED_MESSAGE,
-  type TlsSettings,
-} from "./tls.ts";
-import { ConnDuplex } from "./tls_data_connection.ts";
+import { authRefused, REUSE_REQUIRED_MESSAGE, type TlsSettings } from "./tls.ts";
+import { secureDataConnection } from "./tls_data_connection.ts";
 import { pump } from "../transport/pump.ts";
-import { type DataStream, TlsDataStream } from "../transport/data_stream.ts";
+import type { DataStream } from "../transport/data_stream.ts";
 
 /** How to reach and log in to a server. */
 export interface FtpConnectOptions {
@@ -553,18 +546,13 @@ export class FtpClient {
   async #secureData(conn: Deno.Conn): Promise<DataStream> {
     const settings = this.#options.tls;
     if (!settings) return conn;
-    const duplex = new ConnDuplex(conn);
-    const socket = tls.connect(
-      clientTlsOptions(duplex, this.#options.host, settings, this.#control.tlsSession),
-    );
-    // Reading starts at once: a TLS socket left without a reader can stall in Deno.
-    const stream = new TlsDataStream(socket, duplex);
-    await clientHandshake(
-      socket,
-      `the data connection to ${this.#options.host}`,
+    return await secureDataConnection(
+      conn,
+      this.#options.host,
+      settings,
+      this.#control.tls,
       this.#options.timeoutMs ?? 30_000,
     );
-    return stream;
   }
 
   async #openData(): Promise<DataSetup> {

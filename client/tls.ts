@@ -12,6 +12,8 @@ import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { ClientError, ExitCode } from "./errors.ts";
+import { loadOpenSsl } from "./openssl.ts";
+import { OpenSslSocket } from "./openssl_socket.ts";
 
 /** How the client uses TLS. */
 export interface TlsSettings {
@@ -38,8 +40,48 @@ const NO_TLS_CODES = new Set([500, 502, 504, 534, 431]);
 
 /** The message when a server refuses PROT P data connections that do not resume a session. */
 export const REUSE_REQUIRED_MESSAGE =
-  "the server requires TLS session reuse on data connections, which this Deno runtime cannot " +
-  "do; ask for it to be relaxed, e.g. vsftpd require_ssl_reuse=NO or ferry --tls-reuse-optional";
+  "the server requires TLS session reuse on data connections; ferry resumes sessions through " +
+  "the system's OpenSSL (libssl 3), which needs Deno's --allow-ffi permission (the installed " +
+  "ferry has it); without it, ask for reuse to be relaxed, e.g. vsftpd require_ssl_reuse=NO " +
+  "or ferry --tls-reuse-optional";
+
+/**
+ * A TLS client socket: `node:tls`'s, or {@linkcode OpenSslSocket} when the
+ * system's OpenSSL can be used (it resumes sessions; Deno's TLS does not).
+ */
+export type ClientTlsSocket = tls.TLSSocket | OpenSslSocket;
+
+/** Session tickets `node:tls` sockets received, offered again by {@linkcode connectClientTls}. */
+const nodeSessions = new WeakMap<tls.TLSSocket, Uint8Array>();
+
+/**
+ * Starts TLS as the client on `transport` (the control connection's TCP
+ * socket, or a data connection's `ConnDuplex`) and returns the socket at
+ * once; {@linkcode clientHandshake} waits for the handshake. Uses the
+ * system's OpenSSL when this process may (`--allow-ffi`, libssl 3
+ * installed), else `node:tls`. With `resume` (`node:tls` only: OpenSSL data
+ * connections are `OpenSslDataStream`s), offers that connection's
+ * session, which Deno 2.9's `node:tls` ignores.
+ *
+ * @example
+ * ```ts ignore
+ * const control = connectClientTls(netSocket, "ftp.example.com", { mode: "explicit" });
+ * await clientHandshake(control, "ftp.example.com port 21", 30_000);
+ * ```
+ */
+export function connectClientTls(
+  transport: Duplex,
+  host: string,
+  settings: TlsSettings,
+  resume?: tls.TLSSocket,
+): ClientTlsSocket {
+  const openSsl = resume ? undefined : loadOpenSsl();
+  if (openSsl) return OpenSslSocket.connect(openSsl, transport, host, settings);
+  const session = resume ? nodeSessions.get(resume) : undefined;
+  const socket = tls.connect(clientTlsOptions(transport, host, settings, session));
+  socket.on("session", (ticket: Uint8Array) => nodeSessions.set(socket, ticket));
+  return socket;
+}
 
 /**
  * Reads a `--ca-file`: one or more PEM certificates.
@@ -73,7 +115,7 @@ export async function readCaFile(path: string): Promise<string> {
  * certificates and name `host` (a DNS name, or an IP literal checked against
  * the certificate's IP addresses), unless the settings say `insecure`.
  */
-export function clientTlsOptions(
+function clientTlsOptions(
   socket: Duplex,
   host: string,
   settings: TlsSettings,
@@ -90,7 +132,7 @@ export function clientTlsOptions(
     rejectUnauthorized: !settings.insecure,
     minVersion: settings.minVersion ?? "TLSv1.2",
     ...(settings.maxVersion ? { maxVersion: settings.maxVersion } : {}),
-    // Offered for resumption; Deno 2.9's node:tls does not resume yet (see the README).
+    // Offered for resumption; Deno 2.9's node:tls does not resume (OpenSSL does: openssl.ts).
     ...(session ? { session: session as Buffer } : {}),
   };
 }
@@ -101,7 +143,7 @@ export function clientTlsOptions(
  * untrusted certificate.
  */
 export function clientHandshake(
-  socket: tls.TLSSocket,
+  socket: ClientTlsSocket,
   what: string,
   timeoutMs: number,
 ): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * PROT P data connections on the client: a `Deno.Conn` (passive or active,
- * set up as for clear data) carried as a `node:tls` client socket, read and
- * written through the same {@linkcode TlsDataStream} the server uses.
+ * set up as for clear data) made a TLS client by {@linkcode secureDataConnection}:
+ * through OpenSSL when the control connection uses it (the session is
+ * resumed), else as a `node:tls` client socket read and written through the
+ * same {@linkcode TlsDataStream} the server uses.
  *
  * Deno's TLS layer has pitfalls the server side found first
  * (`transport/data_stream.ts`): pausing the TLS socket stalls it for good, so
@@ -14,7 +16,19 @@
  */
 
 import { Duplex } from "node:stream";
-import type { TlsFlow } from "../transport/data_stream.ts";
+import * as tls from "node:tls";
+import { type DataStream, TlsDataStream, type TlsFlow } from "../transport/data_stream.ts";
+import { ClientError, ExitCode } from "./errors.ts";
+import { loadOpenSsl } from "./openssl.ts";
+import { OpenSslDataStream } from "./openssl_data_stream.ts";
+import { OpenSslSocket } from "./openssl_socket.ts";
+import {
+  clientHandshake,
+  type ClientTlsSocket,
+  connectClientTls,
+  describeTlsFailure,
+  type TlsSettings,
+} from "./tls.ts";
 
 /** Bytes read from the TCP connection at a time. */
 const READ_SIZE = 64 * 1024;
@@ -189,4 +203,54 @@ export class ConnDuplex extends Duplex implements TlsFlow {
       // already closed
     }
   }
+}
+
+/**
+ * Makes a data connection TLS, as the client (in active mode too, RFC 4217
+ * §10), checked like the control connection and resuming its session: on
+ * OpenSSL when `control` runs on it, else on `node:tls` (which cannot resume).
+ *
+ * @throws {ClientError} (exit 3) If the handshake fails; `conn` is closed.
+ *
+ * @example
+ * ```ts ignore
+ * const stream = await secureDataConnection(conn, "ftp.example.com", settings, control.tls, 30_000);
+ * ```
+ */
+export async function secureDataConnection(
+  conn: Deno.Conn,
+  host: string,
+  settings: TlsSettings,
+  control: ClientTlsSocket | undefined,
+  timeoutMs: number,
+): Promise<DataStream> {
+  const what = `the data connection to ${host}`;
+  const openSsl = control instanceof OpenSslSocket ? loadOpenSsl() : undefined;
+  if (openSsl && control instanceof OpenSslSocket) {
+    try {
+      return await OpenSslDataStream.connect(
+        openSsl,
+        conn,
+        host,
+        settings,
+        control.engine,
+        timeoutMs,
+      );
+    } catch (error) {
+      throw new ClientError(describeTlsFailure(what, error as Error), ExitCode.Connect, {
+        cause: error,
+      });
+    }
+  }
+  const duplex = new ConnDuplex(conn);
+  const socket = connectClientTls(
+    duplex,
+    host,
+    settings,
+    control instanceof tls.TLSSocket ? control : undefined,
+  );
+  // Reading starts at once: a TLS socket left without a reader can stall in Deno.
+  const stream = new TlsDataStream(socket, duplex);
+  await clientHandshake(socket, what, timeoutMs);
+  return stream;
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { TLSSocket } from "node:tls";
+import type { Duplex } from "node:stream";
 
 /** A data connection: clear (`Deno.Conn`) or TLS ({@linkcode TlsDataStream}). */
 export interface DataStream {
@@ -55,8 +55,8 @@ const HIGH_WATER = 4 * 1024 * 1024;
  * ```
  */
 export class TlsDataStream implements DataStream {
-  /** The TLS socket. */
-  readonly socket: TLSSocket;
+  /** The TLS socket (`node:tls`, or the client's OpenSSL socket). */
+  readonly socket: Duplex;
   readonly #chunks: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
@@ -72,7 +72,7 @@ export class TlsDataStream implements DataStream {
    * socket underneath when the reader falls behind (pausing the TLS socket
    * itself stalls Deno's TLS layer for good).
    */
-  constructor(socket: TLSSocket, flow: TlsFlow) {
+  constructor(socket: Duplex, flow: TlsFlow) {
     this.socket = socket;
     this.#flow = flow;
     socket.on("data", (chunk: Uint8Array) => {

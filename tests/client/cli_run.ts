@@ -21,15 +21,20 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Text fed to stdin (closed when absent). */
   stdin?: string;
+  /**
+   * Deno permission flags for the child.
+   * @default {["--allow-all"]}
+   */
+  permissions?: string[];
 }
 
 let emptyHome: string | undefined;
 
-/** Runs `deno run -A main.ts client <args>` with stdin closed, up to 60 s. */
+/** Runs `deno run -A main.ts client <args>` (or other permissions) with stdin closed, up to 60 s. */
 export async function runClient(args: string[], options: RunOptions = {}): Promise<CliResult> {
   emptyHome ??= await Deno.makeTempDir({ prefix: "ferry-home-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", main, "client", ...args],
+    args: ["run", ...(options.permissions ?? ["--allow-all"]), main, "client", ...args],
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -2,8 +2,9 @@
  * ferry's client against ferry's server over FTPS: explicit (`--tls`, AUTH
  * TLS) and implicit (`ftps://`), passive and active, TLS 1.2 and 1.3;
  * certificate checking (refused by default, `--ca-file`, `--insecure`);
- * a server without TLS; and a server that requires TLS session reuse on
- * data connections, which this Deno runtime cannot do.
+ * a server without TLS. The server requires every data connection to
+ * resume its control connection's TLS session (its default), which the
+ * client does through OpenSSL; without `--allow-ffi` it cannot, and says so.
  *
  * @module
  */
@@ -46,14 +47,14 @@ interface TlsFixture {
   local: string;
 }
 
-/** Runs `body` with a TLS-enabled server (reuse optional unless told) and a local directory. */
+/** Runs `body` with a TLS-enabled server (session reuse required unless told) and a local directory. */
 async function withTlsServer(
   body: (fixture: TlsFixture) => Promise<void>,
   options: { reuseOptional?: boolean } = {},
 ): Promise<void> {
   const server = await startTestServer(
     await tlsServerOptions({
-      tlsReuseOptional: options.reuseOptional ?? true,
+      tlsReuseOptional: options.reuseOptional ?? false,
       implicitTlsPort: 0,
     }),
   );
@@ -127,7 +128,9 @@ for (const mode of ["explicit", "implicit"] as const) {
             }
             const logs = dataTlsLogs(server);
             assert.equal(logs.length, 3, logs.join("\n"));
-            for (const line of logs) assert.match(line, new RegExp(version.replace(".", "\\.")));
+            for (const line of logs) {
+              assert.match(line, new RegExp(`${version.replace(".", "\\.")} reused=true ok=true`));
+            }
           });
         },
       );
@@ -282,13 +285,13 @@ Deno.test("ferry client ftps:// to a plain FTP port fails with a TLS handshake e
 
 for (const active of [false, true]) {
   Deno.test(
-    `ferry client names TLS session reuse when the server requires it (${
+    `ferry client without --allow-ffi cannot resume TLS sessions and says what to do (${
       active ? "active" : "passive"
     })`,
     async () => {
       await withTlsServer(async ({ server, port, certFile, local }) => {
         await Deno.writeTextFile(`${server.root}/a.txt`, "hello\n");
-        const result = await runClient([
+        const args = [
           "get",
           "--tls",
           "--ca-file",
@@ -296,15 +299,21 @@ for (const active of [false, true]) {
           ...(active ? ["--active"] : []),
           `ftp://${USER}@127.0.0.1:${port}/a.txt`,
           `${local}/a.txt`,
-        ]);
+        ];
+        const result = await runClient(args, {
+          permissions: ["--allow-net", "--allow-read", "--allow-write", "--allow-env"],
+        });
         assert.equal(result.code, ExitCode.Connect, result.stderr);
-        assert.match(
-          result.stderr,
-          /requires TLS session reuse on data connections, which this Deno runtime cannot do/,
-        );
+        assert.match(result.stderr, /requires TLS session reuse on data connections/);
+        assert.match(result.stderr, /needs Deno's --allow-ffi permission/);
         assert.match(result.stderr, /require_ssl_reuse=NO or ferry --tls-reuse-optional/);
         assert.match(result.stderr, /522 /);
-      }, { reuseOptional: false });
+        // The same command with FFI allowed resumes the session and succeeds.
+        const resumed = await runClient(args);
+        assert.equal(resumed.code, ExitCode.Ok, resumed.stderr);
+        assert.equal(await Deno.readTextFile(`${local}/a.txt`), "hello\n");
+        assert.match(dataTlsLogs(server).at(-1) ?? "", /reused=true ok=true/);
+      });
     },
   );
 }

@@ -170,6 +170,8 @@ Deno.test("ferry serve with broad permissions serves from a child narrowed to th
       cmdline.join(" "),
     );
     assert.ok(!cmdline.includes("--allow-all") && !cmdline.includes("-A"), cmdline.join(" "));
+    // The client's FFI permission (OpenSSL, for TLS session reuse) never reaches the server.
+    assert.ok(!cmdline.some((arg) => arg.startsWith("--allow-ffi")), cmdline.join(" "));
     server.child.kill("SIGTERM");
     assert.equal((await server.child.status).code, 0);
     await server.drained;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 
 const repo = new URL("../..", import.meta.url).pathname;
 
-Deno.test("deno task install puts a working ferry on PATH (serve narrowed, client, user)", async () => {
+Deno.test("deno task install puts a working ferry on PATH (serve narrowed, client, user, FTPS)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-install-" });
   const decoder = new TextDecoder();
   try {
@@ -34,7 +34,20 @@ Deno.test("deno task install puts a working ferry on PATH (serve narrowed, clien
     };
     const added = await run(["user", "add", "bob", "--password-stdin"], "pw\n").output();
     assert.equal(added.code, 0, decoder.decode(added.stderr));
-    const server = run(["serve", "--port", "0", "--host", "127.0.0.1"]);
+    const made = await run(["cert", "make", "--host", "127.0.0.1"]).output();
+    assert.equal(made.code, 0, decoder.decode(made.stderr));
+    // FTPS with session reuse required on data connections (the default).
+    const server = run([
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--tls-cert",
+      "cert.pem",
+      "--tls-key",
+      "key.pem",
+    ]);
     const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let ready = "";
     while (!ready.includes("\n")) {
@@ -56,6 +69,17 @@ Deno.test("deno task install puts a working ferry on PATH (serve narrowed, clien
     assert.equal(put.code, 0, decoder.decode(put.stderr));
     const ls = await run(["client", "ls", `ftp://bob:pw@127.0.0.1:${port}/`]).output();
     assert.equal(decoder.decode(ls.stdout).trim(), "hello.txt");
+    // The installed client resumes the TLS session (OpenSSL through --allow-ffi).
+    const tlsLs = await run([
+      "client",
+      "ls",
+      "--tls",
+      "--ca-file",
+      "cert.pem",
+      `ftp://bob:pw@127.0.0.1:${port}/`,
+    ]).output();
+    assert.equal(tlsLs.code, 0, decoder.decode(tlsLs.stderr));
+    assert.equal(decoder.decode(tlsLs.stdout).trim(), "hello.txt");
     assert.equal(await Deno.readTextFile(`${dir}/srv/hello.txt`), "hello\n");
     server.kill("SIGTERM");
     assert.equal((await server.status).code, 0);

@@ -1,10 +1,10 @@
 /**
  * ferry's client over FTPS against vsftpd (OpenSSL): explicit (`AUTH TLS`)
  * and implicit (`implicit_ssl`) FTPS, PROT P data connections in passive and
- * active mode, get/put byte-identical and listings, with vsftpd's
- * `require_ssl_reuse=NO`; and with `require_ssl_reuse=YES` (vsftpd's own
- * default) the clear error that names the limitation: Deno 2.9's TLS client
- * cannot resume the control connection's session on data connections.
+ * active mode, get/put byte-identical and listings, TLS 1.2 and 1.3, with
+ * vsftpd's default `require_ssl_reuse=YES`: every data connection resumes
+ * the control connection's TLS session (through OpenSSL, `--allow-ffi`).
+ * Without `--allow-ffi` the client cannot resume and names the way out.
  *
  * vsftpd comes from `tests/interop/install_peers.sh`; a missing vsftpd fails
  * these tests (outside CI, `FERRY_INTEROP_ALLOW_MISSING=1` reports them as
@@ -73,10 +73,10 @@ async function withVsftpd(
 for (const implicit of [false, true]) {
   const kind = implicit ? "implicit" : "explicit";
   vsftpdTest(
-    `FtpClient over ${kind} FTPS with vsftpd (require_ssl_reuse=NO): PROT P get, put and ` +
+    `FtpClient over ${kind} FTPS with vsftpd (require_ssl_reuse=YES): PROT P get, put and ` +
       "list, passive and active, TLS 1.2 and 1.3",
     async () => {
-      await withVsftpd({ implicit, requireReuse: false }, async (server, certFile) => {
+      await withVsftpd({ implicit, requireReuse: true }, async (server, certFile) => {
         const content = randomBytes(SIZE);
         await server.writeFile("/down.bin", content);
         const ca = await Deno.readTextFile(certFile);
@@ -147,7 +147,7 @@ for (const implicit of [false, true]) {
 vsftpdTest(
   "ferry client CLI over FTPS with vsftpd: put, ls and get with --ca-file",
   async () => {
-    await withVsftpd({ implicit: false, requireReuse: false }, async (server, certFile) => {
+    await withVsftpd({ implicit: false, requireReuse: true }, async (server, certFile) => {
       const local = await Deno.makeTempDir({ prefix: "ferry-client-tls-" });
       try {
         const content = randomBytes(SIZE);
@@ -175,27 +175,32 @@ vsftpdTest(
 for (const implicit of [false, true]) {
   const kind = implicit ? "implicit" : "explicit";
   vsftpdTest(
-    `ferry client over ${kind} FTPS names the limitation when vsftpd has require_ssl_reuse=YES`,
+    `ferry client over ${kind} FTPS without --allow-ffi names the way out when vsftpd ` +
+      "requires session reuse",
     async () => {
       await withVsftpd({ implicit, requireReuse: true }, async (server, certFile) => {
         await server.writeFile("/a.txt", "hello\n");
         const hostPort = `${server.user}:${server.password}@${server.host}:${server.port}`;
         for (const mode of [[], ["--active"]]) {
-          const result = await runClient([
+          const args = [
             "ls",
             ...(implicit ? [] : ["--tls"]),
             "--ca-file",
             certFile,
             ...mode,
             `${implicit ? "ftps" : "ftp"}://${hostPort}/`,
-          ]);
+          ];
+          const result = await runClient(args, {
+            permissions: ["--allow-net", "--allow-read", "--allow-write", "--allow-env"],
+          });
           assert.equal(result.code, ExitCode.Connect, result.stderr);
-          assert.match(
-            result.stderr,
-            /requires TLS session reuse on data connections, which this Deno runtime cannot do/,
-          );
+          assert.match(result.stderr, /requires TLS session reuse on data connections/);
+          assert.match(result.stderr, /--allow-ffi/);
           assert.match(result.stderr, /vsftpd require_ssl_reuse=NO/);
           assert.match(result.stderr, /522 SSL connection failed: session reuse required/);
+          const resumed = await runClient(args);
+          assert.equal(resumed.code, 0, resumed.stderr);
+          assert.equal(resumed.stdout, "a.txt\n");
         }
       });
     },

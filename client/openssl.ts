@@ -1,0 +1,148 @@
+/**
+ * The system's OpenSSL (libssl 3) through Deno's FFI, for what Deno's own
+ * TLS cannot do on the client side: resume a TLS session. FTPS servers such
+ * as vsftpd, ProFTPD and ferry require every PROT P data connection to resume
+ * the control connection's session (RFC 4217 §10.2, against data connection
+ * stealing); Deno 2.9's `node:tls` ignores the `session` option and
+ * `Deno.connectTls` has none.
+ *
+ * Loading needs `--allow-ffi` (asked for without a prompt) and libssl 3 on
+ * the machine; without either, {@linkcode loadOpenSsl} returns undefined and
+ * the client uses `node:tls`, without resumption.
+ *
+ * TLS runs over memory BIOs: the caller moves encrypted bytes between the
+ * BIOs and any socket, so OpenSSL never touches a file descriptor.
+ *
+ * @module
+ */
+
+const LIBRARY_NAMES: Record<string, string[]> = {
+  linux: ["libssl.so.3"],
+  darwin: [
+    "libssl.3.dylib",
+    "/opt/homebrew/opt/openssl@3/lib/libssl.3.dylib",
+    "/usr/local/opt/openssl@3/lib/libssl.3.dylib",
+  ],
+  windows: ["libssl-3-x64.dll"],
+};
+
+const SYMBOLS = {
+  TLS_client_method: { parameters: [], result: "pointer" },
+  SSL_CTX_new: { parameters: ["pointer"], result: "pointer" },
+  SSL_CTX_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
+  SSL_CTX_set_verify: { parameters: ["pointer", "i32", "pointer"], result: "void" },
+  SSL_CTX_set_default_verify_paths: { parameters: ["pointer"], result: "i32" },
+  SSL_CTX_get_cert_store: { parameters: ["pointer"], result: "pointer" },
+  SSL_new: { parameters: ["pointer"], result: "pointer" },
+  SSL_free: { parameters: ["pointer"], result: "void" },
+  SSL_ctrl: { parameters: ["pointer", "i32", "i64", "buffer"], result: "i64" },
+  SSL_set_bio: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
+  SSL_set_connect_state: { parameters: ["pointer"], result: "void" },
+  SSL_set1_host: { parameters: ["pointer", "buffer"], result: "i32" },
+  SSL_get0_param: { parameters: ["pointer"], result: "pointer" },
+  SSL_do_handshake: { parameters: ["pointer"], result: "i32" },
+  SSL_read: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
+  SSL_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
+  SSL_shutdown: { parameters: ["pointer"], result: "i32" },
+  SSL_get_error: { parameters: ["pointer", "i32"], result: "i32" },
+  SSL_get_version: { parameters: ["pointer"], result: "pointer" },
+  SSL_get_verify_result: { parameters: ["pointer"], result: "i64" },
+  SSL_set_session: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_get1_session: { parameters: ["pointer"], result: "pointer" },
+  SSL_session_reused: { parameters: ["pointer"], result: "i32" },
+  SSL_SESSION_free: { parameters: ["pointer"], result: "void" },
+  BIO_s_mem: { parameters: [], result: "pointer" },
+  BIO_new: { parameters: ["pointer"], result: "pointer" },
+  BIO_new_mem_buf: { parameters: ["buffer", "i32"], result: "pointer" },
+  BIO_free: { parameters: ["pointer"], result: "i32" },
+  BIO_read: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
+  BIO_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
+  BIO_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
+  PEM_read_bio_X509: {
+    parameters: ["pointer", "pointer", "pointer", "pointer"],
+    result: "pointer",
+  },
+  X509_free: { parameters: ["pointer"], result: "void" },
+  X509_STORE_add_cert: { parameters: ["pointer", "pointer"], result: "i32" },
+  X509_VERIFY_PARAM_set1_ip_asc: { parameters: ["pointer", "buffer"], result: "i32" },
+  X509_verify_cert_error_string: { parameters: ["i64"], result: "pointer" },
+  ERR_get_error: { parameters: [], result: "u64" },
+  ERR_error_string_n: { parameters: ["u64", "buffer", "usize"], result: "void" },
+  ERR_clear_error: { parameters: [], result: "void" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The libssl functions ferry calls. */
+export type OpenSslSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** `SSL_get_error` results that matter here. */
+export const SslError = {
+  /** The operation needs more bytes from the peer. */
+  WantRead: 2,
+  /** The peer sent close_notify. */
+  ZeroReturn: 6,
+} as const;
+
+/** `SSL_CTX_ctrl`/`SSL_ctrl`/`BIO_ctrl` commands used here. */
+export const Ctrl = {
+  SetMinProtoVersion: 123,
+  SetMaxProtoVersion: 124,
+  SetTlsextHostname: 55,
+  BioPending: 10,
+} as const;
+
+/** TLS protocol version numbers, as OpenSSL takes them. */
+export const TLS_VERSIONS: Record<string, number> = {
+  "TLSv1.2": 0x0303,
+  "TLSv1.3": 0x0304,
+};
+
+let loaded: OpenSslSymbols | null | undefined;
+
+/**
+ * The libssl 3 functions, or undefined when this process may not use FFI
+ * (no `--allow-ffi`; never prompts) or no libssl 3 is installed. Loaded once.
+ *
+ * @example
+ * ```ts ignore
+ * const ssl = loadOpenSsl();
+ * if (ssl) console.log("TLS sessions can be resumed");
+ * ```
+ */
+export function loadOpenSsl(): OpenSslSymbols | undefined {
+  if (loaded !== undefined) return loaded ?? undefined;
+  loaded = null;
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
+  for (const name of LIBRARY_NAMES[Deno.build.os] ?? []) {
+    try {
+      loaded = Deno.dlopen(name, SYMBOLS).symbols;
+      break;
+    } catch {
+      // not here; try the next name
+    }
+  }
+  return loaded ?? undefined;
+}
+
+/** A NUL-terminated copy of `text`, for C string parameters. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${text}\0`);
+}
+
+/** Reads a C string that OpenSSL owns (never freed here). */
+export function readCString(pointer: Deno.PointerValue): string {
+  return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
+}
+
+/**
+ * Takes OpenSSL's queued errors and returns the last one as text
+ * ("error:0A000086:SSL routines::certificate verify failed"), or undefined.
+ */
+export function takeErrorText(ssl: OpenSslSymbols): string | undefined {
+  let last = 0n;
+  for (let code = ssl.ERR_get_error(); code !== 0n; code = ssl.ERR_get_error()) last = code;
+  if (last === 0n) return undefined;
+  const buffer = new Uint8Array(256);
+  ssl.ERR_error_string_n(last, buffer, BigInt(buffer.length));
+  const end = buffer.indexOf(0);
+  return new TextDecoder().decode(buffer.subarray(0, end < 0 ? buffer.length : end));
+}
