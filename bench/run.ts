@@ -309,6 +309,18 @@ export async function runBench(options: BenchOptions): Promise<number> {
     },
     log: _log,
   };
+  // Ctrl-C or SIGTERM still stops the peer servers and unmounts the tmpfs.
+  let stopping = false;
+  const interrupted = async () => {
+    if (stopping) return;
+    stopping = true;
+    _log("interrupted: stopping the servers");
+    for (const server of servers) await server.stop().catch(() => {});
+    await tmp.release().catch(() => {});
+    Deno.exit(130);
+  };
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, interrupted);
   try {
     for (const name of names) {
       servers.push(await startBenchServer(name, { tmp }));
@@ -335,6 +347,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       }
     }
   } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, interrupted);
     for (const server of servers) {
       await server.stop().catch((error) => _log(`stopping ${server.name}: ${error}`));
     }
