@@ -97,26 +97,47 @@ function _parseMode(text: string): number {
  * @param now The current time, to choose between time and year. @default {new Date()}
  */
 export function formatListLine(entry: ListingEntry, now: Date = new Date()): string {
-  const typeChar = entry.type === "dir"
-    ? "d"
-    : entry.type === "link"
-    ? "l"
-    : entry.type === "file"
-    ? "-"
-    : "?";
-  const mode = (entry.mode ?? _defaultMode(entry.type)) & 0o7777;
-  const mtime = entry.mtime;
-  const age = now.getTime() - mtime.getTime();
+  const type = entry.type;
+  const typeChar = type === "dir" ? "d" : type === "link" ? "l" : type === "file" ? "-" : "?";
+  const mode = (entry.mode ?? _defaultMode(type)) & 0o7777;
+  const ms = entry.mtime.getTime();
+  const age = now.getTime() - ms;
   const recent = age <= _RECENT_MS && age >= -_DAY_MS;
+  const name = type === "link" && entry.target !== undefined
+    ? `${entry.name} -> ${entry.target}`
+    : entry.name;
+  const size = String(entry.size);
+  return typeChar + (_modeStrings[mode] ??= _modeString(mode)) + " " + (entry.nlink ?? 1) + " " +
+    (entry.owner ?? "ftp") + " " + (entry.group ?? "ftp") + " " +
+    (size.length < 12 ? _SPACES[12 - size.length] + size : size) + " " +
+    _listDate(entry.mtime, ms, recent) + " " + name;
+}
+
+/** `ls -l` permission strings by mode (0o7777), filled as they are first needed. */
+const _modeStrings: string[] = [];
+/** Runs of 0-11 spaces, to right-align sizes in 12 columns. */
+const _SPACES = Array.from({ length: 12 }, (_, n) => " ".repeat(n));
+
+/**
+ * The date column of an `ls -l` line. Entries of a large directory tend to
+ * share their minute, so the last one formatted is kept: the column depends
+ * only on the minute (and whether it is recent).
+ */
+let _lastDateMinute = NaN;
+let _lastDateRecent = false;
+let _lastDate = "";
+
+function _listDate(mtime: Date, ms: number, recent: boolean): string {
+  const minute = Math.floor(ms / 60_000);
+  if (minute === _lastDateMinute && recent === _lastDateRecent) return _lastDate;
   const date = `${_MONTHS[mtime.getUTCMonth()]} ${String(mtime.getUTCDate()).padStart(2)} ` +
     (recent
       ? `${_pad(mtime.getUTCHours())}:${_pad(mtime.getUTCMinutes())}`
       : String(mtime.getUTCFullYear()).padStart(5));
-  const name = entry.type === "link" && entry.target !== undefined
-    ? `${entry.name} -> ${entry.target}`
-    : entry.name;
-  return `${typeChar}${_modeString(mode)} ${entry.nlink ?? 1} ${entry.owner ?? "ftp"} ` +
-    `${entry.group ?? "ftp"} ${String(entry.size).padStart(12)} ${date} ${name}`;
+  _lastDateMinute = minute;
+  _lastDateRecent = recent;
+  _lastDate = date;
+  return date;
 }
 
 const _UNIX_LINE = new RegExp(
@@ -330,35 +351,25 @@ function _mlsxType(entry: ListingEntry): string {
  * ```
  */
 export function formatMlsxFacts(entry: ListingEntry, options: MlsxFactsOptions): string {
-  const { facts } = options;
+  // The facts in MLST_FACTS order, written out: this runs once per entry of an MLSD.
+  const { facts, typeOverride } = options;
   let out = "";
-  for (const fact of MLST_FACTS) {
-    if (!facts.has(fact)) continue;
-    let value: string | undefined;
-    switch (fact) {
-      case "type":
-        value = options.typeOverride ?? _mlsxType(entry);
-        break;
-      case "size":
-        if (entry.type === "file" && options.typeOverride === undefined) value = String(entry.size);
-        break;
-      case "modify":
-        value = formatMlsxTime(entry.mtime);
-        break;
-      case "perm":
-        value = options.perm;
-        break;
-      case "unix.mode":
-        value = ((entry.mode ?? _defaultMode(entry.type)) & 0o7777).toString(8).padStart(4, "0");
-        break;
-      case "unique":
-        value = options.unique;
-        break;
-    }
-    if (value !== undefined) out += `${fact}=${value};`;
+  if (facts.has("type")) out += "type=" + (typeOverride ?? _mlsxType(entry)) + ";";
+  if (facts.has("size") && entry.type === "file" && typeOverride === undefined) {
+    out += "size=" + entry.size + ";";
   }
-  return `${out} ${entry.name}`;
+  if (facts.has("modify")) out += "modify=" + formatMlsxTime(entry.mtime) + ";";
+  if (facts.has("perm") && options.perm !== undefined) out += "perm=" + options.perm + ";";
+  if (facts.has("unix.mode")) {
+    const mode = (entry.mode ?? _defaultMode(entry.type)) & 0o7777;
+    out += "unix.mode=" + (_octalModes[mode] ??= mode.toString(8).padStart(4, "0")) + ";";
+  }
+  if (facts.has("unique") && options.unique !== undefined) out += "unique=" + options.unique + ";";
+  return out + " " + entry.name;
 }
+
+/** unix.mode values by mode (0o7777), filled as they are first needed. */
+const _octalModes: string[] = [];
 
 /**
  * Formats the body of the FEAT line after "MLST ": every supported fact,
@@ -446,13 +457,22 @@ export function parseMlsxLine(
  * @throws {RangeError} If the date is invalid or its year is outside 0-9999.
  */
 export function formatMlsxTime(date: Date): string {
+  // Entries of a large directory tend to share their second: the last one is kept.
+  const second = Math.floor(date.getTime() / 1000);
+  if (second === _lastTimeSecond) return _lastTimeVal;
   const year = date.getUTCFullYear();
   if (Number.isNaN(year) || year < 0 || year > 9999) {
     throw new RangeError(`Cannot format date ${String(date)} as a time-val`);
   }
-  return _pad(year, 4) + _pad(date.getUTCMonth() + 1) + _pad(date.getUTCDate()) +
+  const text = _pad(year, 4) + _pad(date.getUTCMonth() + 1) + _pad(date.getUTCDate()) +
     _pad(date.getUTCHours()) + _pad(date.getUTCMinutes()) + _pad(date.getUTCSeconds());
+  _lastTimeSecond = second;
+  _lastTimeVal = text;
+  return text;
 }
+
+let _lastTimeSecond = NaN;
+let _lastTimeVal = "";
 
 /**
  * Parses an RFC 3659 time-val, YYYYMMDDHHMMSS[.fraction] in UTC.

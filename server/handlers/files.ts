@@ -107,9 +107,24 @@ export function permFact(entry: StorageEntry, permissions: string): string {
 /** The MLSx facts line for an entry, with the session's enabled facts. */
 export function mlsxLine(session: Session, entry: StorageEntry, name = entry.name): string {
   return formatMlsxFacts(
-    { ...entry, name },
+    name === entry.name ? entry : { ...entry, name },
     { facts: session.mlstFacts, perm: permFact(entry, session.permissions), unique: entry.unique },
   );
+}
+
+/**
+ * {@linkcode mlsxLine} for the many entries of one MLSD: the two perm values
+ * (directories and the rest) are worked out once, and no entry is copied.
+ */
+export function mlsxFormatter(session: Session): (entry: StorageEntry) => string {
+  const dirPerm = permFact({ type: "dir" } as StorageEntry, session.permissions);
+  const filePerm = permFact({ type: "file" } as StorageEntry, session.permissions);
+  return (entry) =>
+    formatMlsxFacts(entry, {
+      facts: session.mlstFacts,
+      perm: entry.type === "dir" ? dirPerm : filePerm,
+      unique: entry.unique,
+    });
 }
 
 /** MLST (RFC 3659): the facts of one entry, over the control connection. */
