@@ -20,13 +20,14 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 const pad = (value: number, width = 2) => String(value).padStart(width, "0");
 const defaultMode = (type: EntryType) => type === "dir" ? 0o755 : type === "link" ? 0o777 : 0o644;
 
+/** `ls -l` permission letters, worked out bit by bit (independently of listing.ts). */
 function referenceModeString(mode: number): string {
-  const triple = (bits: number, special: boolean, lower: string, upper: string): string =>
-    (bits & 4 ? "r" : "-") + (bits & 2 ? "w" : "-") +
-    (special ? (bits & 1 ? lower : upper) : bits & 1 ? "x" : "-");
-  return triple(mode >> 6, (mode & 0o4000) !== 0, "s", "S") +
-    triple(mode >> 3, (mode & 0o2000) !== 0, "s", "S") +
-    triple(mode, (mode & 0o1000) !== 0, "t", "T");
+  const chars = [..."rwxrwxrwx"].map((letter, i) => (mode & (0o400 >> i)) !== 0 ? letter : "-");
+  const specials = [[0o4000, 2, "s"], [0o2000, 5, "s"], [0o1000, 8, "t"]] as const;
+  for (const [bit, at, letter] of specials) {
+    if ((mode & bit) !== 0) chars[at] = chars[at] === "x" ? letter : letter.toUpperCase();
+  }
+  return chars.join("");
 }
 
 function referenceListLine(entry: ListingEntry, now: Date): string {
