@@ -39,6 +39,23 @@ export interface PassiveOptions {
 }
 
 /**
+ * Passive ports found in use (a connection of another program, often a
+ * client's own ephemeral port, lingering in TIME_WAIT) and until when to try
+ * others first: a failed listen costs several system calls and an error.
+ */
+const busyUntil = new Map<number, number>();
+/** Passive ports this process listens on (until each listener is released): never tried. */
+const held = new Set<number>();
+/** How long a busy port is tried last (TIME_WAIT lasts 60 s on Linux). */
+const BUSY_MS = 30_000;
+const BUSY_MAX = 65_536;
+
+function markBusy(port: number, now: number): void {
+  if (busyUntil.size >= BUSY_MAX) busyUntil.clear();
+  busyUntil.set(port, now + BUSY_MS);
+}
+
+/**
  * A passive data channel: listens on a port and accepts the first
  * connection from the control connection's peer. Connections from any other
  * address are dropped (no data-connection theft).
@@ -47,8 +64,12 @@ export class PassiveChannel implements DataChannel {
   readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   readonly #accepted: Promise<Deno.Conn>;
   readonly #peer: string;
+  /** The peer as the control socket gave it: the same string is the same address. */
+  readonly #rawPeer: string;
   #conn: Deno.Conn | undefined;
   #closed = false;
+  #listening = true;
+  #connClosed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
@@ -56,6 +77,7 @@ export class PassiveChannel implements DataChannel {
     options: PassiveOptions,
   ) {
     this.#listener = listener;
+    this.#rawPeer = options.peerAddress;
     this.#peer = comparableAddress(options.peerAddress);
     this.#accepted = this.#accept(options.timeoutMs);
     this.#accepted.catch(() => {}); // observed by open(); never unhandled
@@ -78,12 +100,25 @@ export class PassiveChannel implements DataChannel {
     const [low, high] = range;
     const span = high - low + 1;
     const start = Math.floor(Math.random() * span);
-    for (let i = 0; i < span; i++) {
-      const port = low + ((start + i) % span);
-      try {
-        return new PassiveChannel(Deno.listen({ hostname: options.hostname, port }), options);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    const now = performance.now();
+    // First the ports not found busy lately, then (if all of those are taken) the others.
+    for (const pass of [0, 1]) {
+      for (let i = 0; i < span; i++) {
+        const port = low + ((start + i) % span);
+        if (held.has(port)) continue; // one of ours: listening, or not yet released
+        const busy = (busyUntil.get(port) ?? 0) > now;
+        if (busy !== (pass === 1)) continue;
+        try {
+          const listener = Deno.listen({ hostname: options.hostname, port });
+          if (busy) busyUntil.delete(port);
+          const channel = new PassiveChannel(listener, options);
+          held.add(port);
+          channel.released.then(() => held.delete(port));
+          return channel;
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+          markBusy(port, now);
+        }
       }
     }
     throw cannotOpen("no free passive port");
@@ -108,7 +143,8 @@ export class PassiveChannel implements DataChannel {
         } catch {
           throw cannotOpen(this.#closed ? "closed" : "timed out");
         }
-        if (comparableAddress(conn.remoteAddr.hostname) !== this.#peer) {
+        const from = conn.remoteAddr.hostname;
+        if (from !== this.#rawPeer && comparableAddress(from) !== this.#peer) {
           conn.close(); // not the control connection's peer
           continue;
         }
@@ -121,6 +157,8 @@ export class PassiveChannel implements DataChannel {
   }
 
   #stopListening(): void {
+    if (!this.#listening) return; // a second close would only build and throw an error
+    this.#listening = false;
     clearTimeout(this.#timer);
     try {
       this.#listener.close();
@@ -136,8 +174,11 @@ export class PassiveChannel implements DataChannel {
   close(): void {
     this.#closed = true;
     this.#stopListening();
+    const conn = this.#conn;
+    if (!conn || this.#connClosed) return;
+    this.#connClosed = true;
     try {
-      this.#conn?.close();
+      conn.close();
     } catch {
       // already closed
     }

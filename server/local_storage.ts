@@ -7,6 +7,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import * as posix from "node:path/posix";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
 import type { EntryType } from "../protocol/listing.ts";
@@ -54,23 +55,54 @@ function toEntry(name: string, info: Deno.FileInfo, target?: string): StorageEnt
   return entry;
 }
 
+/**
+ * How many bytes of a file are read or written with the synchronous calls.
+ * An async file op is a round trip to Deno's blocking thread pool, which
+ * costs more than reading or writing a small file from the page cache, so a
+ * small file, and the last part of a large one (with its end-of-file check),
+ * is read synchronously, and the first bytes of an upload are written so;
+ * the rest stays asynchronous, so a large transfer never stalls the event loop.
+ */
+const SYNC_BYTES = 64 * 1024;
+
 class LocalFile implements StorageFile {
   readonly #file: Deno.FsFile;
   #closed = false;
+  /** Bytes left to read by the size at open (reads); -1 for a file opened for writing. */
+  #left: number;
+  /** Bytes written so far. */
+  #written = 0;
 
-  constructor(file: Deno.FsFile) {
+  constructor(file: Deno.FsFile, readSize?: number) {
     this.#file = file;
+    this.#left = readSize ?? -1;
   }
 
   read(buffer: Uint8Array): Promise<number | null> {
-    return this.#file.read(buffer);
+    if (this.#left < 0 || this.#left > SYNC_BYTES) {
+      return this.#file.read(buffer).then((n) => {
+        if (n !== null && this.#left >= 0) this.#left = Math.max(0, this.#left - n);
+        return n;
+      });
+    }
+    try {
+      const n = this.#file.readSync(buffer);
+      if (n !== null) this.#left = Math.max(0, this.#left - n);
+      return Promise.resolve(n);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async write(data: Uint8Array): Promise<void> {
     let written = 0;
+    if (this.#written + data.length <= SYNC_BYTES) {
+      while (written < data.length) written += this.#file.writeSync(data.subarray(written));
+    }
     while (written < data.length) {
       written += await this.#file.write(data.subarray(written));
     }
+    this.#written += written;
   }
 
   close(): void {
@@ -99,9 +131,11 @@ export class LocalStorage implements Storage {
   }
 
   /** Opens the jail at `directory`, creating it if it does not exist. */
-  static async open(directory: string): Promise<LocalStorage> {
-    await Deno.mkdir(directory, { recursive: true });
-    return new LocalStorage(Deno.realPathSync(directory));
+  static open(directory: string): Promise<LocalStorage> {
+    return settle(() => {
+      Deno.mkdirSync(directory, { recursive: true }); // a metadata call, like the others: sync
+      return new LocalStorage(Deno.realPathSync(directory));
+    });
   }
 
   #inside(real: string): boolean {
@@ -134,8 +168,7 @@ export class LocalStorage implements Storage {
   }
 
   /** Where a write to `path` lands: the entry, or the target of a symlink that stays inside. */
-  #writable(path: string): string {
-    const entry = this.#entry(path);
+  #writable(path: string, entry = this.#entry(path)): string {
     let info: Deno.FileInfo;
     try {
       info = Deno.lstatSync(entry);
@@ -152,6 +185,14 @@ export class LocalStorage implements Storage {
     }
     if (!this.#inside(target)) throw outsideJail();
     return target;
+  }
+
+  exists(path: string): boolean {
+    try {
+      return existsSync(this.#lexical(path)); // no error object for a missing name
+    } catch {
+      return true; // let stat say what is wrong
+    }
   }
 
   stat(path: string): Promise<StorageEntry> {
@@ -224,15 +265,16 @@ export class LocalStorage implements Storage {
   #openRead(path: string, offset: number): StorageFile {
     const real = this.#existing(path);
     const file = Deno.openSync(real, { read: true });
+    let info: Deno.FileInfo;
     try {
-      const info = file.statSync();
+      info = file.statSync();
       if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
       if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
     } catch (error) {
       file.close();
       throw error;
     }
-    return new LocalFile(file);
+    return new LocalFile(file, Math.max(0, info.size - offset));
   }
 
   openWrite(path: string, options: OpenWriteOptions = {}): Promise<StorageFile> {
@@ -240,8 +282,19 @@ export class LocalStorage implements Storage {
   }
 
   #openWrite(path: string, options: OpenWriteOptions): StorageFile {
-    const real = this.#writable(path);
     const offset = options.offset ?? 0;
+    const entry = this.#entry(path);
+    if (!options.append && offset === 0 && !existsSync(entry)) {
+      // A new name: create it exclusively. O_EXCL never follows a symlink (a dangling one
+      // makes it fail), so this needs no lstat first, nor the error object a missing name
+      // costs; if anything is there after all, the checks below run as for any name.
+      try {
+        return new LocalFile(Deno.openSync(entry, { write: true, createNew: true }));
+      } catch {
+        // fall through
+      }
+    }
+    const real = this.#writable(path, entry);
     const file = Deno.openSync(real, {
       write: true,
       create: !options.createNew,

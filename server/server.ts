@@ -308,5 +308,6 @@ export class FtpServer {
     );
     await Promise.all([...this.#running]);
     await Promise.all(stopped);
+    this.#logger.flush();
   }
 }

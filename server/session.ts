@@ -50,6 +50,18 @@ interface RunningTransfer {
 }
 
 const MAX_QUEUED_LINES = 64;
+
+/**
+ * A command line of ASCII bytes as a string, without a TextDecoder call
+ * (which costs more than the rest of parsing); undefined for anything else,
+ * which {@linkcode parseCommand} decodes (and checks) as UTF-8.
+ */
+function asciiText(bytes: Uint8Array): string | undefined {
+  if (bytes.length > 512) return undefined;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return undefined;
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
 let nextSessionId = 1;
 
 /**
@@ -95,6 +107,8 @@ export class Session {
   readonly tickets: TicketBook = new TicketBook();
 
   readonly #raw: Socket;
+  /** The peer as the log shows it. */
+  readonly #peer: string;
   #socket: Socket;
   #reader: CommandLineReader;
   #queue: LineEvent[] = [];
@@ -107,6 +121,9 @@ export class Session {
   #transfer: RunningTransfer | undefined;
   #transferExchange: ReplyExchange | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #afterReply: (() => void)[] = [];
+  /** When the last command came or the last transfer ended ({@linkcode performance.now}). */
+  #lastActivity = 0;
   /** Set by {@linkcode Session.drain} while a transfer runs: the 421 to send when it ends. */
   #drainText: string | undefined;
 
@@ -119,6 +136,7 @@ export class Session {
     this.peerAddress = socket.remoteAddress ?? "";
     this.peerPort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? "";
+    this.#peer = `${this.peerAddress}:${this.peerPort}`;
     this.#reader = new CommandLineReader({ maxLineLength: context.config.maxLineLength });
     socket.setNoDelay(true);
     socket.on("data", this.#onData);
@@ -152,10 +170,26 @@ export class Session {
   log(event: string, fields: Record<string, LogValue> = {}): void {
     this.context.log.info(event, {
       session: this.id,
-      peer: `${this.peerAddress}:${this.peerPort}`,
+      peer: this.#peer,
       user: this.sequence.user,
       ...fields,
     });
+  }
+
+  /**
+   * Runs `task` right after the running command's final reply is written:
+   * for work the client need not wait for, such as the transfer log line,
+   * which would otherwise hold up the 226.
+   */
+  afterReply(task: () => void): void {
+    this.#afterReply.push(task);
+  }
+
+  #runAfterReply(): void {
+    const tasks = this.#afterReply;
+    if (tasks.length === 0) return;
+    this.#afterReply = [];
+    for (const task of tasks) task();
   }
 
   /** Sends a preliminary (1xx) reply during a transfer command. */
@@ -177,11 +211,20 @@ export class Session {
 
   /** Starts the session: greets the client, then reads and runs commands until QUIT or close. */
   async run(): Promise<void> {
-    this.log("connect");
     this.#touch();
     try {
-      if (this.#implicitTls) this.#switchToTls(this.#beginTls());
-      await this.#reply(new ReplyExchange(""), ReplyCode.ServiceReady, "ferry FTP server ready.");
+      let greeting: Promise<void>;
+      try {
+        if (this.#implicitTls) this.#switchToTls(this.#beginTls());
+        greeting = this.#reply(
+          new ReplyExchange(""),
+          ReplyCode.ServiceReady,
+          "ferry FTP server ready.",
+        );
+      } finally {
+        this.log("connect"); // once the 220 is handed to the socket: the client need not wait for it
+      }
+      await greeting;
       while (!this.#quitting) {
         const event = await this.#next();
         if (!event) break;
@@ -194,7 +237,7 @@ export class Session {
           );
           continue;
         }
-        const parsed = parseCommand(event.bytes);
+        const parsed = parseCommand(asciiText(event.bytes) ?? event.bytes);
         if (!parsed.ok) {
           if (parsed.reason === "empty") continue;
           const text = parsed.reason === "bad-encoding"
@@ -296,9 +339,11 @@ export class Session {
       const secure = this.#beginTls();
       await this.#reply(exchange, result.code, result.text);
       this.#switchToTls(secure);
+      this.#runAfterReply();
       return;
     }
     await this.#reply(exchange, result.code, result.text);
+    this.#runAfterReply();
     if (verb === "QUIT" || result.close) this.#quitting = true;
   }
 
@@ -408,14 +453,27 @@ export class Session {
     });
   }
 
+  /**
+   * Records activity. The idle timer is not re-armed on every command (a
+   * timer costs more than the command itself): it stays armed, and when it
+   * fires it arms itself again for whatever is left since the last activity.
+   */
   #touch(): void {
-    clearTimeout(this.#idleTimer);
-    if (this.#ended) return;
+    this.#lastActivity = performance.now();
+    if (this.#ended || this.#idleTimer !== undefined) return;
+    this.#armIdle(this.context.config.idleTimeoutMs);
+  }
+
+  #armIdle(ms: number): void {
     this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#ended) return;
+      const left = this.#lastActivity + this.context.config.idleTimeoutMs - performance.now();
+      if (left >= 1) return this.#armIdle(Math.ceil(left));
       if (this.#transfer) return this.#touch();
       this.log("idle-timeout");
       this.shutdown("Idle timeout; closing control connection.");
-    }, this.context.config.idleTimeoutMs);
+    }, ms);
   }
 
   #end(): void {
@@ -435,6 +493,7 @@ export class Session {
     this.dataChannel?.close();
     this.dataChannel = undefined;
     this.#ended = true;
+    this.#runAfterReply();
     await new Promise<void>((resolve) => {
       if (this.#socket.destroyed) return resolve();
       const timer = setTimeout(resolve, 1000);

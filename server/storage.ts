@@ -38,6 +38,13 @@ export interface StorageFile {
 export interface Storage {
   /** Facts about the entry at `path`, following symlinks that stay inside. */
   stat(path: string): Promise<StorageEntry>;
+  /**
+   * A cheap look before {@linkcode Storage.stat}: false means nothing is at
+   * `path` (following symlinks), so `stat` would fail; true means `stat` may
+   * still fail (a link leading outside). Lets a caller skip the cost of a
+   * failing `stat` (an error object) for a name that is new.
+   */
+  exists?(path: string): boolean;
   /** The entries of a directory, streamed in batches. */
   list(path: string): AsyncIterable<StorageEntry[]>;
   /** Opens a file for reading at `offset`. */

@@ -12,8 +12,17 @@ import { pump } from "../transport/pump.ts";
 import type { Storage, StorageFile } from "./storage.ts";
 
 const BUFFER_SIZE = 1 << 20;
-const POOL_LIMIT = 16;
+/** Buffers the pool keeps for good. */
+const POOL_KEEP = 16;
+/**
+ * Buffers the pool holds during a burst of transfers: a fresh MiB costs far
+ * more (page faults, then garbage collection) than the transfer of a small
+ * file. Some seconds after a burst the pool shrinks back to {@linkcode POOL_KEEP}.
+ */
+const POOL_LIMIT = 64;
+const POOL_TRIM_MS = 10_000;
 const pool: Uint8Array[] = [];
+let trimTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Takes a 1 MiB buffer from the pool (or makes one). Give it back with {@linkcode releaseBuffer}. */
 export function takeBuffer(): Uint8Array {
@@ -22,7 +31,38 @@ export function takeBuffer(): Uint8Array {
 
 /** Returns a buffer to the pool. */
 export function releaseBuffer(buffer: Uint8Array): void {
-  if (pool.length < POOL_LIMIT) pool.push(buffer);
+  if (buffer.length === SMALL_BUFFER_SIZE) {
+    if (smallPool.length < SMALL_POOL_LIMIT) smallPool.push(buffer);
+  } else if (pool.length < POOL_LIMIT) {
+    pool.push(buffer);
+    if (pool.length > POOL_KEEP && trimTimer === undefined) {
+      trimTimer = setTimeout(() => {
+        trimTimer = undefined;
+        if (pool.length > POOL_KEEP) pool.length = POOL_KEEP;
+      }, POOL_TRIM_MS);
+      (trimTimer as { unref?: () => void }).unref?.();
+    }
+  }
+}
+
+/** The size of the buffers for files known to be small (and for end-of-file reads). */
+const SMALL_BUFFER_SIZE = 64 * 1024;
+const SMALL_POOL_LIMIT = 64;
+const smallPool: Uint8Array[] = [];
+
+function takeSmallBuffer(): Uint8Array {
+  return smallPool.pop() ?? new Uint8Array(SMALL_BUFFER_SIZE);
+}
+
+/**
+ * The two buffers for sending a file of `size` bytes: a file that fits in
+ * one buffer needs a large one only for its data, and a small one for the
+ * end-of-file read; a small file needs no large one at all. Many sessions
+ * sending files of a MiB at once then do not each allocate two fresh MiBs.
+ */
+function sendBuffers(size: number | undefined): readonly [Uint8Array, Uint8Array] {
+  if (size === undefined || size >= BUFFER_SIZE) return [takeBuffer(), takeBuffer()];
+  return [size <= SMALL_BUFFER_SIZE ? takeSmallBuffer() : takeBuffer(), takeSmallBuffer()];
 }
 
 /**
@@ -46,6 +86,8 @@ export class StallGuard {
   readonly #conn: { close(): void };
   readonly #ms: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #last = 0;
+  #stopped = false;
 
   /** Starts watching `conn`; no limit when `ms` is undefined. */
   constructor(conn: { close(): void }, ms: number | undefined) {
@@ -54,22 +96,35 @@ export class StallGuard {
     this.kick();
   }
 
-  /** Records progress: the clock starts again. */
+  /**
+   * Records progress: the clock starts again. The timer is not re-armed on
+   * every chunk; when it fires it arms itself again for what is left.
+   */
   kick(): void {
-    if (this.#ms === undefined) return;
-    clearTimeout(this.#timer);
+    if (this.#ms === undefined || this.#stopped) return;
+    this.#last = performance.now();
+    if (this.#timer === undefined) this.#arm(this.#ms);
+  }
+
+  #arm(ms: number): void {
     this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#stopped) return;
+      const left = this.#last + this.#ms! - performance.now();
+      if (left >= 1) return this.#arm(Math.ceil(left));
       try {
         this.#conn.close();
       } catch {
         // already closed
       }
-    }, this.#ms);
+    }, ms);
   }
 
   /** Stops watching. */
   stop(): void {
+    this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }
 
@@ -93,15 +148,17 @@ export async function writeAll(
 /**
  * Sends a file over a data connection; returns the bytes read from the file.
  * The next chunk is read from the file while the current one is written to
- * the socket (see {@linkcode pump}).
+ * the socket (see {@linkcode pump}). `size`, the bytes expected, only picks
+ * the buffers: a file that has grown is still sent whole.
  */
 export async function sendFile(
   file: StorageFile,
   conn: DataStream,
   ascii: boolean,
   stallMs?: number,
+  size?: number,
 ): Promise<number> {
-  const buffers = [takeBuffer(), takeBuffer()] as const;
+  const buffers = sendBuffers(size);
   const converter = ascii ? new LfToCrlf() : undefined;
   const guard = new StallGuard(conn, stallMs);
   try {

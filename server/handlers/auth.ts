@@ -55,7 +55,9 @@ export async function pass(session: Session, password: string): Promise<HandlerR
   session.storage = await session.context.openStorage(record.home);
   session.permissions = record.permissions;
   session.cwd = "/";
-  session.log("login", { ok: true, home: record.home, perms: record.permissions });
+  session.afterReply(() =>
+    session.log("login", { ok: true, home: record.home, perms: record.permissions })
+  );
   return {
     code: ReplyCode.LoggedIn,
     text: record.name === "anonymous"

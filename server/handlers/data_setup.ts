@@ -48,8 +48,23 @@ function tlsData(session: Session): TlsDataOptions | undefined {
   };
 }
 
+/** The last local address looked at, in compared form, and its family: EPSV asks per file. */
+let local = { raw: "", comparable: "", family: 4 as 4 | 6 };
+
+function localAddress(session: Session): { comparable: string; family: 4 | 6 } {
+  if (session.localAddress !== local.raw) {
+    const comparable = comparableAddress(session.localAddress);
+    local = { raw: session.localAddress, comparable, family: isIPv6(comparable) ? 6 : 4 };
+  }
+  return local;
+}
+
+function comparableLocal(session: Session): string {
+  return localAddress(session).comparable;
+}
+
 function controlFamily(session: Session): 4 | 6 {
-  return isIPv6(comparableAddress(session.localAddress)) ? 6 : 4;
+  return localAddress(session).family;
 }
 
 function refuseAfterEpsvAll(session: Session, verb: string): void {
@@ -129,7 +144,7 @@ async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChan
   if (previous instanceof PassiveChannel) await previous.released; // its port is free again
   const { config } = session.context;
   const options = {
-    hostname: comparableAddress(session.localAddress),
+    hostname: comparableLocal(session),
     peerAddress: session.peerAddress,
     timeoutMs: config.dataTimeoutMs,
     ...(config.pasvPorts ? { portRange: config.pasvPorts } : {}),
@@ -149,7 +164,7 @@ export async function pasv(session: Session): Promise<HandlerReply> {
     throw new FtpError(ReplyCode.NetworkProtocolNotSupported, "PASV is IPv4 only; use EPSV.");
   }
   const channel = await listen(session);
-  const host = session.context.config.pasvAddress ?? comparableAddress(session.localAddress);
+  const host = session.context.config.pasvAddress ?? comparableLocal(session);
   return {
     code: ReplyCode.EnteringPassive,
     text: formatPasvReplyText({ host, port: channel.port }),

@@ -14,7 +14,7 @@ import type { DataStream } from "../../transport/data_stream.ts";
 import type { Session } from "../session.ts";
 import type { StorageEntry, StorageFile } from "../storage.ts";
 import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";
-import { mlsxLine } from "./files.ts";
+import { mlsxFormatter } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
 
 const encoder = new TextEncoder();
@@ -56,14 +56,10 @@ function logTransfer(
   started: number,
   ok: boolean,
 ): void {
-  session.log("transfer", {
-    verb,
-    path,
-    bytes,
-    ms: Math.round(performance.now() - started),
-    type: session.transferType,
-    ok,
-  });
+  const ms = Math.round(performance.now() - started);
+  const type = session.transferType;
+  // Written once the final reply is out: the client need not wait for the log.
+  session.afterReply(() => session.log("transfer", { verb, path, bytes, ms, type, ok }));
 }
 
 function aborted(signal: AbortSignal, error: unknown): FtpError {
@@ -105,6 +101,7 @@ export async function retr(
         conn,
         session.transferType === "A",
         session.context.config.dataTimeoutMs,
+        entry.size - offset,
       );
     } catch (error) {
       throw aborted(signal, error);
@@ -157,7 +154,9 @@ async function checkUploadTarget(session: Session, path: string): Promise<void> 
   if (parent?.type !== "dir") {
     throw new FtpError(ReplyCode.FileUnavailable, "No such directory.");
   }
-  const existing = await session.fs.stat(path).catch(() => undefined);
+  const existing = session.fs.exists?.(path) === false
+    ? undefined // a new name: no stat (and no error object) needed
+    : await session.fs.stat(path).catch(() => undefined);
   if (existing?.type === "dir") throw new FtpError(ReplyCode.FileUnavailable, "Is a directory.");
 }
 
@@ -414,7 +413,7 @@ export function mlsd(
     signal,
     "MLSD",
     path,
-    formatBatches(entriesAt(session, path, true), (entry) => mlsxLine(session, entry)),
+    formatBatches(entriesAt(session, path, true), mlsxFormatter(session)),
   );
 }
 
