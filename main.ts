@@ -71,6 +71,12 @@ function buildProgram(): Command {
       "--tls-reuse-optional",
       "accept PROT P data connections that do not resume the control connection's TLS session",
     )
+    .option(
+      "--tls-max-version <1.2|1.3>",
+      "highest TLS version offered; 1.2 lets the server check that data connections resume " +
+        "their own control connection's session",
+      "1.3",
+    )
     .action((options) => serve(options, Deno.args.slice(Deno.args.indexOf("serve") + 1)));
 
   program.command("cert")

@@ -45,6 +45,11 @@ export interface ServerConfig {
   /** Accept PROT P data connections that do not resume the control connection's TLS session. */
   tlsReuseOptional: boolean;
   /**
+   * The highest TLS version offered. "TLSv1.2" lets the server check that a data connection
+   * resumed its own control connection's session (TLS 1.3 tickets are opaque to it).
+   */
+  tlsMaxVersion: "TLSv1.2" | "TLSv1.3";
+  /**
    * STOR and STOU write to a hidden temporary name in the target's directory and rename it
    * over the target only when the whole upload arrived (APPE and REST+STOR still write in place).
    */
@@ -69,6 +74,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   requireTls: false,
   anonymousClear: false,
   tlsReuseOptional: false,
+  tlsMaxVersion: "TLSv1.3",
   atomicUploads: false,
   shutdownGraceMs: 30_000,
 };

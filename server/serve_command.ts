@@ -31,6 +31,7 @@ export interface ServeOptions {
   requireTls?: boolean;
   allowAnonymousClear?: boolean;
   tlsReuseOptional?: boolean;
+  tlsMaxVersion?: string;
   atomicUploads?: boolean;
   shutdownGrace?: string;
 }
@@ -97,6 +98,15 @@ export function serveConfig(options: ServeOptions): ServerConfig {
   config.requireTls = options.requireTls ?? false;
   config.anonymousClear = options.allowAnonymousClear ?? false;
   config.tlsReuseOptional = options.tlsReuseOptional ?? false;
+  if (options.tlsMaxVersion !== undefined) {
+    const version = { "1.2": "TLSv1.2", "1.3": "TLSv1.3" }[options.tlsMaxVersion];
+    if (version === undefined) {
+      throw new RangeError(
+        `Invalid --tls-max-version "${options.tlsMaxVersion}", expected 1.2 or 1.3`,
+      );
+    }
+    config.tlsMaxVersion = version as ServerConfig["tlsMaxVersion"];
+  }
   config.atomicUploads = options.atomicUploads ?? false;
   if (options.shutdownGrace !== undefined) {
     config.shutdownGraceMs = parseInteger(options.shutdownGrace, "shutdown grace", 0, 86400) *

@@ -163,7 +163,11 @@ export class FtpServer {
     let secureContext;
     if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
       try {
-        secureContext = await loadSecureContext(config.tlsCert, config.tlsKey);
+        secureContext = await loadSecureContext(
+          config.tlsCert,
+          config.tlsKey,
+          config.tlsMaxVersion,
+        );
       } catch (error) {
         if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
         throw error;

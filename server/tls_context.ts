@@ -32,6 +32,7 @@ export class TlsSetupError extends Error {
 export async function loadSecureContext(
   certFile: string,
   keyFile: string,
+  maxVersion: tls.SecureVersion = "TLSv1.3",
 ): Promise<tls.SecureContext> {
   let cert: string;
   let key: string;
@@ -50,7 +51,7 @@ export async function loadSecureContext(
     throw new TlsSetupError(`${keyFile} holds no PEM private key`);
   }
   try {
-    return tls.createSecureContext({ cert, key, minVersion: "TLSv1.2" });
+    return tls.createSecureContext({ cert, key, minVersion: "TLSv1.2", maxVersion });
   } catch (error) {
     throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
       cause: error,
@@ -144,7 +145,8 @@ export interface ResumptionPolicy {
  * must resume a TLS session; over TLS 1.2 the resumed ticket must be one
  * issued to this control connection (tickets are visible in the clear).
  * Over TLS 1.3 tickets are encrypted and Deno exposes no session identity,
- * so only "resumed" can be checked there (see the README's FTPS section).
+ * so only "resumed" can be checked there (see the README's FTPS section);
+ * `--tls-max-version 1.2` keeps every connection where the full check runs.
  */
 export function checkResumption(
   socket: tls.TLSSocket,

@@ -152,45 +152,58 @@ async function openssl(args: string[], stdin = ""): Promise<string> {
   return new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
 }
 
-Deno.test("a TLS 1.2 data connection resuming another control connection's session is refused", async () => {
-  await withServer(await tlsServerOptions(), async (server) => {
-    await Deno.writeTextFile(`${server.root}/a.txt`, "hello");
-    const dir = await Deno.makeTempDir();
-    const stolen = `${dir}/thief.pem`;
-    try {
-      // The thief's own control connection: AUTH TLS, and keep the ticket it was issued.
-      const thief = await openssl([
-        "s_client",
-        "-starttls",
-        "ftp",
-        "-connect",
-        `127.0.0.1:${server.port}`,
-        "-tls1_2",
-        "-sess_out",
-        stolen,
-      ], "QUIT\r\n");
-      assert.match(thief, /New, TLSv1.2/);
-      const victim = await TlsTestClient.connect(server.port, { maxVersion: "TLSv1.2" });
-      try {
-        await victim.secureLogin();
-        const epsv = await victim.command("EPSV");
-        const port = parseEpsvReply(epsv.lines.join(" "));
-        const data = openssl(
-          ["s_client", "-connect", `127.0.0.1:${port}`, "-tls1_2", "-sess_in", stolen],
-        );
-        const preliminary = await victim.command("RETR a.txt");
-        assert.ok([125, 150].includes(preliminary.code));
-        const seen = await data;
-        assert.match(seen, /Reused, TLSv1.2/); // TLS itself accepted the other session's ticket
-        assert.doesNotMatch(seen, /hello/);
-        const final = await victim.read();
-        assert.equal(final.code, 522);
-        assert.match(text(final), /not the control connection's own/);
-      } finally {
-        victim.close();
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
-});
+for (const capped of [false, true]) {
+  Deno.test(
+    "a TLS 1.2 data connection resuming another control connection's session is refused" +
+      (capped ? " (server capped by --tls-max-version 1.2, clients offering 1.3)" : ""),
+    async () => {
+      const options = await tlsServerOptions();
+      if (capped) options.config = { ...options.config, tlsMaxVersion: "TLSv1.2" };
+      // Capped, the clients offer TLS 1.3 and the server settles on 1.2; else the clients ask for 1.2.
+      const tls12 = capped ? [] : ["-tls1_2"];
+      await withServer(options, async (server) => {
+        await Deno.writeTextFile(`${server.root}/a.txt`, "hello");
+        const dir = await Deno.makeTempDir();
+        const stolen = `${dir}/thief.pem`;
+        try {
+          // The thief's own control connection: AUTH TLS, and keep the ticket it was issued.
+          const thief = await openssl([
+            "s_client",
+            "-starttls",
+            "ftp",
+            "-connect",
+            `127.0.0.1:${server.port}`,
+            ...tls12,
+            "-sess_out",
+            stolen,
+          ], "QUIT\r\n");
+          assert.match(thief, /New, TLSv1.2/);
+          const victim = await TlsTestClient.connect(
+            server.port,
+            capped ? {} : { maxVersion: "TLSv1.2" },
+          );
+          try {
+            await victim.secureLogin();
+            const epsv = await victim.command("EPSV");
+            const port = parseEpsvReply(epsv.lines.join(" "));
+            const data = openssl(
+              ["s_client", "-connect", `127.0.0.1:${port}`, ...tls12, "-sess_in", stolen],
+            );
+            const preliminary = await victim.command("RETR a.txt");
+            assert.ok([125, 150].includes(preliminary.code));
+            const seen = await data;
+            assert.match(seen, /Reused, TLSv1.2/); // TLS itself accepted the other session's ticket
+            assert.doesNotMatch(seen, /hello/);
+            const final = await victim.read();
+            assert.equal(final.code, 522);
+            assert.match(text(final), /not the control connection's own/);
+          } finally {
+            victim.close();
+          }
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      });
+    },
+  );
+}

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { parseEpsvReply } from "../../protocol/address.ts";
-import { LocalStorage } from "../../server/local_storage.ts";
+import { LocalStorage, ReadPacer } from "../../server/local_storage.ts";
 import { closeQuietly, RawClient, withServer } from "../helpers/raw_client.ts";
 
 function randomBytes(length: number): Uint8Array {
@@ -225,4 +225,15 @@ Deno.test("passive ports held by other sessions are skipped, and free again once
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: portC });
     closeQuietly(conn);
   });
+});
+
+Deno.test("ReadPacer: synchronous reads until one is slow, then asynchronous for the back-off", () => {
+  const pacer = new ReadPacer(2, 10_000);
+  assert.equal(pacer.syncAllowed(0), true);
+  pacer.record(0.3, 5);
+  assert.equal(pacer.syncAllowed(6), true);
+  pacer.record(12, 100); // a cold disk
+  assert.equal(pacer.syncAllowed(101), false);
+  assert.equal(pacer.syncAllowed(10_099), false);
+  assert.equal(pacer.syncAllowed(10_100), true);
 });

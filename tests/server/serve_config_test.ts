@@ -26,3 +26,9 @@ Deno.test("serveConfig() rejects a bad --shutdown-grace with a RangeError", () =
     assert.throws(() => serveConfig({ shutdownGrace: value }), RangeError, value);
   }
 });
+
+Deno.test("serveConfig() reads --tls-max-version 1.2 and refuses other versions", () => {
+  assert.equal(serveConfig({}).tlsMaxVersion, "TLSv1.3");
+  assert.equal(serveConfig({ tlsMaxVersion: "1.2" }).tlsMaxVersion, "TLSv1.2");
+  assert.throws(() => serveConfig({ tlsMaxVersion: "1.1" }), RangeError);
+});
