@@ -81,7 +81,12 @@ interface DataSetup {
   close(): void;
 }
 
-const BUFFER_SIZE = 1 << 20;
+/**
+ * The size of each transfer buffer. 256 KiB stays in the CPU cache between
+ * the file read and the socket write: a 1 MiB buffer doubled the client's
+ * system time on a 1 GiB put (1.15 s against 0.57 s) for no gain on a get.
+ */
+const BUFFER_SIZE = 256 * 1024;
 /** Two fresh transfer buffers (a client moves one file at a time per session). */
 function transferBuffers(): [Uint8Array, Uint8Array] {
   return [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)];

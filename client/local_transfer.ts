@@ -192,8 +192,10 @@ export async function downloadFile(
   try {
     const bytes = await client.download(remote, async (chunk) => {
       try {
+        // Synchronous: a local write is a memory copy into the page cache, and a
+        // thread-pool round trip per chunk costs more than it (one transfer per loop).
         let written = 0;
-        while (written < chunk.length) written += await file.write(chunk.subarray(written));
+        while (written < chunk.length) written += file.writeSync(chunk.subarray(written));
       } catch (error) {
         throw localError(destination, error);
       }
@@ -279,11 +281,13 @@ export async function uploadFile(
     if (offset > 0 && type === "A") {
       throw new ClientError("Cannot resume a TYPE A (ascii) transfer", ExitCode.Usage);
     }
-    const bytes = await client.upload(destination, async (buffer) => {
+    const bytes = await client.upload(destination, (buffer) => {
       try {
-        return await file.read(buffer);
+        // Synchronous, as the download's writes are: the network write of the
+        // previous chunk goes on meanwhile (see pump).
+        return Promise.resolve(file.readSync(buffer));
       } catch (error) {
-        throw localError(local, error);
+        return Promise.reject(localError(local, error));
       }
     }, {
       offset,
