@@ -6,6 +6,14 @@
  * the connection must pass the resumption check, or it is closed and the
  * transfer answered with 522.
  *
+ * Why `node:net` here and `Deno.Conn` for clear data: layering TLS on a
+ * `Deno.Conn` (through a Duplex, as the client does) was tried, and under CPU
+ * load curl's TLS 1.3 uploads then arrived cut short with a 226. curl never
+ * reads the session tickets the server sends on the data connection, so it
+ * closes with unread data and the kernel sends a reset, which discards what
+ * the server has not read yet; `node:net` drains the socket fast enough that
+ * nothing is left (tests/interop/ftps_test.ts caught it under load).
+ *
  * @module
  */
 
