@@ -10,9 +10,10 @@
  * `Deno.Conn` (through a Duplex, as the client does) was tried, and under CPU
  * load curl's TLS 1.3 uploads then arrived cut short with a 226. curl never
  * reads the session tickets the server sends on the data connection, so it
- * closes with unread data and the kernel sends a reset, which discards what
- * the server has not read yet; `node:net` drains the socket fast enough that
- * nothing is left (tests/interop/ftps_test.ts caught it under load).
+ * closes with unread data and the kernel sends a reset instead of a FIN;
+ * bytes still in flight or unread are lost with it. `node:net` drains the
+ * socket fast enough that nothing is left (tests/interop/ftps_test.ts caught
+ * it under load; a reset then read as a clean end is why it said 226).
  *
  * @module
  */
