@@ -190,14 +190,15 @@ export async function downloadFile(
     throw localError(destination, error);
   }
   try {
-    const bytes = await client.download(remote, async (chunk) => {
+    const bytes = await client.download(remote, (chunk) => {
       try {
         // Synchronous: a local write is a memory copy into the page cache, and a
         // thread-pool round trip per chunk costs more than it (one transfer per loop).
         let written = 0;
         while (written < chunk.length) written += file.writeSync(chunk.subarray(written));
+        return Promise.resolve();
       } catch (error) {
-        throw localError(destination, error);
+        return Promise.reject(localError(destination, error));
       }
     }, {
       offset,
