@@ -190,15 +190,13 @@ export async function downloadFile(
     throw localError(destination, error);
   }
   try {
-    const bytes = await client.download(remote, (chunk) => {
+    const bytes = await client.download(remote, async (chunk) => {
       try {
-        // Synchronous: a local write is a memory copy into the page cache, and a
-        // thread-pool round trip per chunk costs more than it (one transfer per loop).
+        // Asynchronous: the next chunk is read from the network while this one is written.
         let written = 0;
-        while (written < chunk.length) written += file.writeSync(chunk.subarray(written));
-        return Promise.resolve();
+        while (written < chunk.length) written += await file.write(chunk.subarray(written));
       } catch (error) {
-        return Promise.reject(localError(destination, error));
+        throw localError(destination, error);
       }
     }, {
       offset,
