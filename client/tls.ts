@@ -51,17 +51,11 @@ export const REUSE_REQUIRED_MESSAGE =
  */
 export type ClientTlsSocket = tls.TLSSocket | OpenSslSocket;
 
-/** Session tickets `node:tls` sockets received, offered again by {@linkcode connectClientTls}. */
-const nodeSessions = new WeakMap<tls.TLSSocket, Uint8Array>();
-
 /**
  * Starts TLS as the client on `transport` (the control connection's TCP
- * socket, or a data connection's `ConnDuplex`) and returns the socket at
- * once; {@linkcode clientHandshake} waits for the handshake. Uses the
- * system's OpenSSL when this process may (`--allow-ffi`, libssl 3
- * installed), else `node:tls`. With `resume` (`node:tls` only: OpenSSL data
- * connections are `OpenSslDataStream`s), offers that connection's
- * session, which Deno 2.9's `node:tls` ignores.
+ * socket) and returns the socket at once; {@linkcode clientHandshake} waits
+ * for the handshake. Uses the system's OpenSSL when this process may
+ * (`--allow-ffi`, libssl 3 installed), else {@linkcode connectNodeTls}.
  *
  * @example
  * ```ts ignore
@@ -73,14 +67,27 @@ export function connectClientTls(
   transport: Duplex,
   host: string,
   settings: TlsSettings,
-  resume?: tls.TLSSocket,
 ): ClientTlsSocket {
-  const openSsl = resume ? undefined : loadOpenSsl();
+  const openSsl = loadOpenSsl();
   if (openSsl) return OpenSslSocket.connect(openSsl, transport, host, settings);
-  const session = resume ? nodeSessions.get(resume) : undefined;
-  const socket = tls.connect(clientTlsOptions(transport, host, settings, session));
-  socket.on("session", (ticket: Uint8Array) => nodeSessions.set(socket, ticket));
-  return socket;
+  return connectNodeTls(transport, host, settings);
+}
+
+/**
+ * Starts TLS as the client on `transport` with `node:tls`, which in Deno 2.9
+ * cannot resume a session (it ignores the `session` option).
+ *
+ * @example
+ * ```ts ignore
+ * const socket = connectNodeTls(new ConnDuplex(conn), "ftp.example.com", settings);
+ * ```
+ */
+export function connectNodeTls(
+  transport: Duplex,
+  host: string,
+  settings: TlsSettings,
+): tls.TLSSocket {
+  return tls.connect(clientTlsOptions(transport, host, settings));
 }
 
 /**
@@ -119,7 +126,6 @@ function clientTlsOptions(
   socket: Duplex,
   host: string,
   settings: TlsSettings,
-  session?: Uint8Array,
 ): tls.ConnectionOptions {
   return {
     socket,
@@ -132,8 +138,6 @@ function clientTlsOptions(
     rejectUnauthorized: !settings.insecure,
     minVersion: settings.minVersion ?? "TLSv1.2",
     ...(settings.maxVersion ? { maxVersion: settings.maxVersion } : {}),
-    // Offered for resumption; Deno 2.9's node:tls does not resume (OpenSSL does: openssl.ts).
-    ...(session ? { session: session as Buffer } : {}),
   };
 }
 

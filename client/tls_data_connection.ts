@@ -16,7 +16,6 @@
  */
 
 import { Duplex } from "node:stream";
-import * as tls from "node:tls";
 import { type DataStream, TlsDataStream, type TlsFlow } from "../transport/data_stream.ts";
 import { ClientError, ExitCode } from "./errors.ts";
 import { loadOpenSsl } from "./openssl.ts";
@@ -25,7 +24,7 @@ import { OpenSslSocket } from "./openssl_socket.ts";
 import {
   clientHandshake,
   type ClientTlsSocket,
-  connectClientTls,
+  connectNodeTls,
   describeTlsFailure,
   type TlsSettings,
 } from "./tls.ts";
@@ -225,11 +224,10 @@ export async function secureDataConnection(
   timeoutMs: number,
 ): Promise<DataStream> {
   const what = `the data connection to ${host}`;
-  const openSsl = control instanceof OpenSslSocket ? loadOpenSsl() : undefined;
-  if (openSsl && control instanceof OpenSslSocket) {
+  if (control instanceof OpenSslSocket) {
     try {
       return await OpenSslDataStream.connect(
-        openSsl,
+        loadOpenSsl()!, // loaded once already: the control connection runs on it
         conn,
         host,
         settings,
@@ -243,12 +241,7 @@ export async function secureDataConnection(
     }
   }
   const duplex = new ConnDuplex(conn);
-  const socket = connectClientTls(
-    duplex,
-    host,
-    settings,
-    control instanceof tls.TLSSocket ? control : undefined,
-  );
+  const socket = connectNodeTls(duplex, host, settings);
   // Reading starts at once: a TLS socket left without a reader can stall in Deno.
   const stream = new TlsDataStream(socket, duplex);
   await clientHandshake(socket, what, timeoutMs);

@@ -117,30 +117,25 @@ class LocalFile implements StorageFile {
   }
 
   read(buffer: Uint8Array): Promise<number | null> {
-    if (this.#left > SYNC_BYTES && largeReads.syncAllowed()) {
-      const started = performance.now();
+    const small = this.#left >= 0 && this.#left <= SYNC_BYTES;
+    const large = this.#left > SYNC_BYTES;
+    if (small || (large && largeReads.syncAllowed())) {
+      const started = large ? performance.now() : 0;
       try {
         const n = this.#file.readSync(buffer);
-        largeReads.record(performance.now() - started);
-        if (n !== null) this.#left = Math.max(0, this.#left - n);
-        return Promise.resolve(n);
+        if (large) largeReads.record(performance.now() - started);
+        return Promise.resolve(this.#consumed(n));
       } catch (error) {
         return Promise.reject(error);
       }
     }
-    if (this.#left < 0 || this.#left > SYNC_BYTES) {
-      return this.#file.read(buffer).then((n) => {
-        if (n !== null && this.#left >= 0) this.#left = Math.max(0, this.#left - n);
-        return n;
-      });
-    }
-    try {
-      const n = this.#file.readSync(buffer);
-      if (n !== null) this.#left = Math.max(0, this.#left - n);
-      return Promise.resolve(n);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#file.read(buffer).then((n) => this.#consumed(n));
+  }
+
+  /** Counts `n` bytes read against the size at open. */
+  #consumed(n: number | null): number | null {
+    if (n !== null && this.#left >= 0) this.#left = Math.max(0, this.#left - n);
+    return n;
   }
 
   async write(data: Uint8Array): Promise<void> {
