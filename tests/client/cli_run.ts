@@ -4,15 +4,12 @@
  * @module
  */
 
+import { type ProgramResult, runProgram } from "../helpers/run_program.ts";
+
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
 /** What a finished CLI run printed and returned. */
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stdoutBytes: Uint8Array;
-  stderr: string;
-}
+export type CliResult = ProgramResult;
 
 /** Options for {@linkcode runClient}. */
 export interface RunOptions {
@@ -33,28 +30,15 @@ let emptyHome: string | undefined;
 /** Runs `deno run -A main.ts client <args>` (or other permissions) with stdin closed, up to 60 s. */
 export async function runClient(args: string[], options: RunOptions = {}): Promise<CliResult> {
   emptyHome ??= await Deno.makeTempDir({ prefix: "ferry-home-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.permissions ?? ["--allow-all"]), main, "client", ...args],
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    cwd: options.cwd ?? Deno.cwd(),
-    env: { HOME: emptyHome, ...options.env },
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stdoutBytes: output.stdout,
-    stderr: decoder.decode(output.stderr),
-  };
+  return await runProgram(
+    Deno.execPath(),
+    ["run", ...(options.permissions ?? ["--allow-all"]), main, "client", ...args],
+    {
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      cwd: options.cwd ?? Deno.cwd(),
+      env: { HOME: emptyHome, ...options.env },
+    },
+  );
 }
 
 /** Every file under `dir` (relative POSIX path to bytes), directories as "dir/". */

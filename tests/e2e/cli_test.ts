@@ -1,29 +1,14 @@
 import assert from "node:assert/strict";
+import { runProgram } from "../helpers/run_program.ts";
 import { readReadyLine, startServe } from "./cli_helpers.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
-async function run(args: string[], stdin?: string, permissions = ["--allow-all"]) {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, main, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(30_000),
+function run(args: string[], stdin?: string, permissions = ["--allow-all"]) {
+  return runProgram(Deno.execPath(), ["run", ...permissions, main, ...args], {
+    ...(stdin === undefined ? {} : { stdin }),
+    timeoutMs: 30_000,
   });
-  const child = command.spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
 }
 
 Deno.test("ferry --help and every subcommand's --help exit 0 and describe the command", async () => {

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { runProgram } from "../helpers/run_program.ts";
+
 /** A server the interop tests can start. */
 export type PeerServerName = "vsftpd" | "pyftpdlib" | "pure-ftpd";
 
@@ -127,41 +129,13 @@ export interface PeerTlsOptions {
   implicit?: boolean;
 }
 
-/** Runs a program to completion, with a timeout, and returns its exit code and output. */
-async function _run(
-  program: string,
-  args: string[],
-  options: { stdin?: string; timeoutMs?: number } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const child = new Deno.Command(program, {
-    args,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
 /** Runs a program and throws with its output unless it exits with 0. */
 async function _runOk(
   program: string,
   args: string[],
   options: { stdin?: string; timeoutMs?: number } = {},
 ): Promise<string> {
-  const result = await _run(program, args, options);
+  const result = await runProgram(program, args, options);
   if (result.code !== 0) {
     throw new Error(
       `${program} ${args.join(" ")} exited with ${result.code}: ${result.stderr}${result.stdout}`,
@@ -183,7 +157,7 @@ async function _isFile(path: string): Promise<boolean> {
 async function _pythonWithPyftpdlib(): Promise<string | undefined> {
   for (const python of ["/usr/bin/python3", "python3"]) {
     try {
-      const result = await _run(python, ["-c", "import pyftpdlib"], { timeoutMs: 15_000 });
+      const result = await runProgram(python, ["-c", "import pyftpdlib"], { timeoutMs: 15_000 });
       if (result.code === 0) return python;
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -279,7 +253,7 @@ export function freePortRange(
  * root; does nothing that is already done.
  */
 async function _ensureSystemUser(): Promise<{ uid: number; gid: number }> {
-  const id = await _run("id", ["-u", PEER_USER.name], { timeoutMs: 10_000 });
+  const id = await runProgram("id", ["-u", PEER_USER.name], { timeoutMs: 10_000 });
   if (id.code !== 0) {
     await _runOk("useradd", [
       "--system",
