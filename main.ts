@@ -7,20 +7,16 @@
  */
 
 import { Command, CommanderError } from "commander";
-import { serve } from "./server/serve_command.ts";
-import {
-  addUser,
-  changePassword,
-  listUsers,
-  readPassword,
-  removeUser,
-  UserCommandError,
-} from "./server/user_command.ts";
-import { StartupError } from "./server/server.ts";
-import { CertCommandError, makeCertificate } from "./server/cert_command.ts";
 import { defineClientCommands } from "./client/cli.ts";
-import { ClientError } from "./client/errors.ts";
+import { CommandError } from "./cli/command_error.ts";
 import { ExitStatus } from "./cli/exit_status.ts";
+
+// Each command's modules load when it runs (static specifiers, so `deno compile`
+// still embeds them): a client command never pays for the server's, nor
+// `ferry serve` for the client's.
+const serverModule = () => import("./server/serve_command.ts");
+const userModule = () => import("./server/user_command.ts");
+const certModule = () => import("./server/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -77,7 +73,10 @@ function buildProgram(): Command {
         "their own control connection's session",
       "1.3",
     )
-    .action((options) => serve(options, Deno.args.slice(Deno.args.indexOf("serve") + 1)));
+    .action(async (options) => {
+      const { serve } = await serverModule();
+      await serve(options, Deno.args.slice(Deno.args.indexOf("serve") + 1));
+    });
 
   program.command("cert")
     .description("Make TLS certificates for FTPS.")
@@ -89,6 +88,7 @@ function buildProgram(): Command {
     .option("--days <n>", "days the certificate is valid", "365")
     .option("--force", "overwrite existing files")
     .action(async (options) => {
+      const { makeCertificate } = await certModule();
       const made = await makeCertificate(options);
       console.log(`Wrote ${made.cert} and ${made.key} for ${made.hosts.join(", ")}`);
     });
@@ -108,6 +108,7 @@ function buildProgram(): Command {
     .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
     .option("--password-stdin", "read the password from stdin")
     .action(async (name: string, options) => {
+      const { addUser, readPassword } = await userModule();
       const password = await readPassword({ stdin: options.passwordStdin ?? false });
       const record = await addUser(name, password, options);
       console.log(
@@ -119,6 +120,7 @@ function buildProgram(): Command {
     .option(...credentialsOption)
     .option("--password-stdin", "read the password from stdin")
     .action(async (name: string, options) => {
+      const { changePassword, readPassword } = await userModule();
       const password = await readPassword({ stdin: options.passwordStdin ?? false });
       await changePassword(name, password, options);
       console.log(`Changed the password of ${name}`);
@@ -127,6 +129,7 @@ function buildProgram(): Command {
     .description("Remove a user.")
     .option(...credentialsOption)
     .action(async (name: string, options) => {
+      const { removeUser } = await userModule();
       await removeUser(name, options);
       console.log(`Removed user ${name}`);
     });
@@ -134,6 +137,7 @@ function buildProgram(): Command {
     .description("List the users.")
     .option(...credentialsOption)
     .action(async (options) => {
+      const { listUsers } = await userModule();
       for (const record of await listUsers(options)) {
         console.log(`${record.name}\t${record.home}\t${record.permissions}`);
       }
@@ -155,16 +159,13 @@ async function main(args: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof ExitStatus) return error.exitCode;
-    if (error instanceof ClientError) {
+    if (error instanceof CommandError) {
       console.error(`ferry: ${error.message}`);
       return error.exitCode;
     }
-    if (
-      error instanceof UserCommandError || error instanceof StartupError ||
-      error instanceof CertCommandError || error instanceof RangeError
-    ) {
+    if (error instanceof RangeError) {
       console.error(`ferry: ${error.message}`);
-      return error instanceof RangeError ? EXIT_USAGE : EXIT_FAILURE;
+      return EXIT_USAGE;
     }
     console.error(`ferry: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_FAILURE;

@@ -5,17 +5,16 @@
  * @module
  */
 
-import { runShell } from "./shell.ts";
 import { ExitStatus } from "../cli/exit_status.ts";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { cat, get, put } from "./commands/transfer.ts";
-import { ls, mkdir, mv, rm, rmdir, stat } from "./commands/remote_fs.ts";
-import { quote } from "./commands/quote.ts";
-import { ClientContext, type ClientOptions } from "./context.ts";
-import { mirror } from "./mirror.ts";
-import { parseFtpUrl } from "./url.ts";
+import type { ClientContext, ClientOptions } from "./context.ts";
 import { ClientError, ExitCode } from "./errors.ts";
-import { readCaFile } from "./tls.ts";
+
+// A command's working modules load when it runs (static specifiers, so
+// `deno compile` still embeds them), so that start-up, which a one-shot
+// `get` or `put` pays every time, loads only what that command uses.
+const transferCommands = () => import("./commands/transfer.ts");
+const remoteFsCommands = () => import("./commands/remote_fs.ts");
 
 function _positiveInteger(value: string): number {
   const number = Number(value);
@@ -55,7 +54,8 @@ function _common(command: Command): Command {
     .option("--insecure", "do not verify the server's TLS certificate (warns)");
 }
 
-function _context(options: ClientOptions): ClientContext {
+async function _context(options: ClientOptions): Promise<ClientContext> {
+  const { ClientContext } = await import("./context.ts");
   return new ClientContext(options);
 }
 
@@ -75,7 +75,8 @@ export function defineClientCommands(client: Command): Command {
   _common(client.command("get <url> [local]"))
     .description("Download a remote file (to LOCAL, or into LOCAL if it is a directory).")
     .action(async (url: string, local: string | undefined, options: ClientOptions) => {
-      await get(_context(options), url, local);
+      const { get } = await transferCommands();
+      await get(await _context(options), url, local);
     });
   _common(client.command("put <files...>"))
     .usage("[options] <local...> <url>")
@@ -84,48 +85,56 @@ export function defineClientCommands(client: Command): Command {
     )
     .action(async (args: string[], options: ClientOptions, command: Command) => {
       if (args.length < 2) command.error("error: put needs LOCAL… and a URL", { exitCode: 2 });
-      await put(_context(options), args.slice(0, -1), args.at(-1)!);
+      const { put } = await transferCommands();
+      await put(await _context(options), args.slice(0, -1), args.at(-1)!);
     });
   _common(client.command("ls <url>"))
     .description("List a remote directory: names, or -l lines, or --json.")
     .option("-l, --long", "ls -l style lines")
     .option("--json", "a JSON array of {name, type, size, mtime}")
     .action(async (url: string, options: ClientOptions & { long?: boolean; json?: boolean }) => {
-      await ls(_context(options), url, { long: !!options.long, json: !!options.json });
+      const { ls } = await remoteFsCommands();
+      await ls(await _context(options), url, { long: !!options.long, json: !!options.json });
     });
   _common(client.command("cat <url>"))
     .description("Write a remote file to stdout.")
     .action(async (url: string, options: ClientOptions) => {
-      await cat(_context(options), url);
+      const { cat } = await transferCommands();
+      await cat(await _context(options), url);
     });
   _common(client.command("mkdir <url>"))
     .description("Make a remote directory.")
     .option("-p, --parents", "make missing parents; an existing directory is fine")
     .action(async (url: string, options: ClientOptions & { parents?: boolean }) => {
-      await mkdir(_context(options), url, { parents: !!options.parents });
+      const { mkdir } = await remoteFsCommands();
+      await mkdir(await _context(options), url, { parents: !!options.parents });
     });
   _common(client.command("rm <url>"))
     .description("Delete a remote file.")
     .action(async (url: string, options: ClientOptions) => {
-      await rm(_context(options), url);
+      const { rm } = await remoteFsCommands();
+      await rm(await _context(options), url);
     });
   _common(client.command("rmdir <url>"))
     .description("Remove an empty remote directory.")
     .action(async (url: string, options: ClientOptions) => {
-      await rmdir(_context(options), url);
+      const { rmdir } = await remoteFsCommands();
+      await rmdir(await _context(options), url);
     });
   _common(client.command("mv <url> <newpath>"))
     .description(
       "Rename on the server; NEWPATH is absolute or relative to the URL's directory.",
     )
     .action(async (url: string, newPath: string, options: ClientOptions) => {
-      await mv(_context(options), url, newPath);
+      const { mv } = await remoteFsCommands();
+      await mv(await _context(options), url, newPath);
     });
   _common(client.command("stat <url>"))
     .description("Show a remote path's type, size and modification time.")
     .option("--json", "print a JSON object")
     .action(async (url: string, options: ClientOptions & { json?: boolean }) => {
-      await stat(_context(options), url, { json: !!options.json });
+      const { stat } = await remoteFsCommands();
+      await stat(await _context(options), url, { json: !!options.json });
     });
   _common(client.command("mirror <source> <target>"))
     .usage("[options] <url> <dir>  |  -R [options] <dir> <url>")
@@ -141,7 +150,11 @@ export function defineClientCommands(client: Command): Command {
         target: string,
         options: ClientOptions & { reverse?: boolean; delete?: boolean },
       ) => {
-        const ctx = _context(options);
+        const [{ mirror }, { parseFtpUrl }] = await Promise.all([
+          import("./mirror.ts"),
+          import("./url.ts"),
+        ]);
+        const ctx = await _context(options);
         const reverse = !!options.reverse;
         await mirror(ctx, parseFtpUrl(reverse ? target : source), reverse ? source : target, {
           reverse,
@@ -172,6 +185,10 @@ export function defineClientCommands(client: Command): Command {
       if (options.insecure && options.caFile !== undefined) {
         throw new ClientError("--insecure and --ca-file are mutually exclusive", ExitCode.Usage);
       }
+      const [{ runShell }, { readCaFile }] = await Promise.all([
+        import("./shell.ts"),
+        import("./tls.ts"),
+      ]);
       const ca = options.caFile === undefined ? undefined : await readCaFile(options.caFile);
       const encoder = new TextEncoder();
       if (options.insecure && !options.quiet) {
@@ -197,7 +214,8 @@ export function defineClientCommands(client: Command): Command {
   _common(client.command("quote <url> <command...>"))
     .description("Send a raw command and print the reply (exit non-zero on 4xx/5xx).")
     .action(async (url: string, words: string[], options: ClientOptions) => {
-      await quote(_context(options), url, words);
+      const { quote } = await import("./commands/quote.ts");
+      await quote(await _context(options), url, words);
     });
   return client;
 }

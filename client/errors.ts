@@ -5,6 +5,7 @@
  */
 
 import type { Reply } from "../protocol/reply.ts";
+import { CommandError } from "../cli/command_error.ts";
 
 /** Exit codes of `ferry client`, documented in the README. */
 export const ExitCode = {
@@ -30,15 +31,11 @@ export const ExitCode = {
 } as const;
 
 /** Any client error: carries an exit code. */
-export class ClientError extends Error {
-  /** The exit code `ferry client` ends with. */
-  readonly exitCode: number;
-
-  /** Creates the error with its exit code. */
+export class ClientError extends CommandError {
+  /** Creates the error with the exit code `ferry client` ends with. */
   constructor(message: string, exitCode: number, options?: ErrorOptions) {
-    super(message, options);
+    super(message, exitCode, options);
     this.name = "ClientError";
-    this.exitCode = exitCode;
   }
 }
 

@@ -6,12 +6,13 @@
  */
 
 import { isIP } from "node:net";
+import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 
 /** Thrown when the files cannot be written; the message says why. */
-export class CertCommandError extends Error {
+export class CertCommandError extends CommandError {
   /** Creates the error. */
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, EXIT_FAILURE, options);
     this.name = "CertCommandError";
   }
 }

@@ -12,6 +12,7 @@ import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./local_storage.ts";
 import { Logger } from "./log.ts";
 import { ConnectionLimits, LoginThrottle } from "./limits.ts";
+import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
@@ -19,10 +20,10 @@ import type { Storage } from "./storage.ts";
 import { loadSecureContext, TlsSetupError } from "./tls_context.ts";
 
 /** Thrown when the server cannot start; the message says what to fix. */
-export class StartupError extends Error {
+export class StartupError extends CommandError {
   /** Creates the error. */
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, EXIT_FAILURE, options);
     this.name = "StartupError";
   }
 }

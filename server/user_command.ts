@@ -6,6 +6,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
+import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { HiddenInputCancelledError, readHiddenLine } from "../cli/hidden_input.ts";
 import {
   checkUserName,
@@ -33,13 +34,13 @@ import {
  * }
  * ```
  */
-export class UserCommandError extends Error {
+export class UserCommandError extends CommandError {
   /**
    * @param message What went wrong, in sentence case.
    * @param options The underlying error, if any.
    */
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, EXIT_FAILURE, options);
     this.name = "UserCommandError";
   }
 }

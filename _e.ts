@@ -1,0 +1,1 @@
+import "./_cmd_copy/esm.mjs";
