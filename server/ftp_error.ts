@@ -7,6 +7,7 @@
 
 import { ReplyCode } from "../protocol/reply.ts";
 import { InvalidPathError } from "../protocol/virtual_path.ts";
+import { NotAFileError } from "./storage.ts";
 
 /**
  * An error a handler throws to answer with a specific reply. The session
@@ -62,6 +63,9 @@ export function toFtpError(error: unknown): FtpError {
   }
   if (error instanceof Deno.errors.AlreadyExists || code === "EEXIST") {
     return new FtpError(ReplyCode.FileUnavailable, "File exists.", { cause: error });
+  }
+  if (error instanceof NotAFileError) {
+    return new FtpError(ReplyCode.FileUnavailable, "Not a regular file.", { cause: error });
   }
   if (error instanceof Deno.errors.IsADirectory || code === "EISDIR") {
     return new FtpError(ReplyCode.FileUnavailable, "Is a directory.", { cause: error });

@@ -11,7 +11,14 @@ import { existsSync } from "node:fs";
 import * as posix from "node:path/posix";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
 import type { EntryType } from "../protocol/listing.ts";
-import type { OpenWriteOptions, Storage, StorageEntry, StorageFile } from "./storage.ts";
+import {
+  NotAFileError,
+  type OpenWriteOptions,
+  type ReadableFile,
+  type Storage,
+  type StorageEntry,
+  type StorageFile,
+} from "./storage.ts";
 
 const LIST_BATCH = 256;
 
@@ -103,17 +110,21 @@ export class ReadPacer {
 
 const largeReads = new ReadPacer();
 
-class LocalFile implements StorageFile {
+class LocalFile implements ReadableFile {
   readonly #file: Deno.FsFile;
   #closed = false;
   /** Bytes left to read by the size at open (reads); -1 for a file opened for writing. */
   #left: number;
   /** Bytes written so far. */
   #written = 0;
+  /** The file's size at open (reads); 0 for a file opened for writing. */
+  readonly size: number;
 
-  constructor(file: Deno.FsFile, readSize?: number) {
+  /** Wraps `file`; for reading, `size` is the file's size and `offset` where reading starts. */
+  constructor(file: Deno.FsFile, read?: { size: number; offset: number }) {
     this.#file = file;
-    this.#left = readSize ?? -1;
+    this.size = read?.size ?? 0;
+    this.#left = read ? Math.max(0, read.size - read.offset) : -1;
   }
 
   read(buffer: Uint8Array): Promise<number | null> {
@@ -302,23 +313,23 @@ export class LocalStorage implements Storage {
     }
   }
 
-  openRead(path: string, offset = 0): Promise<StorageFile> {
+  openRead(path: string, offset = 0): Promise<ReadableFile> {
     return settle(() => this.#openRead(path, offset));
   }
 
-  #openRead(path: string, offset: number): StorageFile {
+  #openRead(path: string, offset: number): ReadableFile {
     const real = this.#existing(path);
+    // Looked at before opening: opening a FIFO for reading would block the server.
+    const info = Deno.statSync(real);
+    if (!info.isFile) throw new NotAFileError();
     const file = Deno.openSync(real, { read: true });
-    let info: Deno.FileInfo;
     try {
-      info = file.statSync();
-      if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
       if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
     } catch (error) {
       file.close();
       throw error;
     }
-    return new LocalFile(file, Math.max(0, info.size - offset));
+    return new LocalFile(file, { size: info.size, offset });
   }
 
   openWrite(path: string, options: OpenWriteOptions = {}): Promise<StorageFile> {

@@ -17,6 +17,7 @@ import { MLST_FACTS } from "../protocol/listing.ts";
 import type { Authenticator } from "./auth.ts";
 import type { ServerConfig } from "./config.ts";
 import type { DataChannel } from "./data_channel.ts";
+import type { PassiveListener } from "./passive_listener.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage.ts";
@@ -95,6 +96,8 @@ export class Session {
   mlstFacts: Set<string> = new Set(MLST_FACTS);
   /** The data channel set up by PORT/PASV/EPRT/EPSV and not yet used. */
   dataChannel: DataChannel | undefined;
+  /** The passive listener kept between transfers (closed with the session). */
+  passiveListener: PassiveListener | undefined;
   /** Failed logins in this session. */
   loginFailures = 0;
   /** True once the control connection is protected by TLS (AUTH TLS or implicit FTPS). */
@@ -492,6 +495,8 @@ export class Session {
     }
     this.dataChannel?.close();
     this.dataChannel = undefined;
+    this.passiveListener?.close();
+    this.passiveListener = undefined;
     this.#ended = true;
     this.#runAfterReply();
     await new Promise<void>((resolve) => {

@@ -34,6 +34,21 @@ export interface StorageFile {
   close(): void;
 }
 
+/** A regular file opened for reading. */
+export interface ReadableFile extends StorageFile {
+  /** The whole file's size when it was opened, in bytes. */
+  readonly size: number;
+}
+
+/** Reading was asked of something that is not a regular file (a directory, a FIFO, a device). */
+export class NotAFileError extends Error {
+  /** Creates the error. */
+  constructor(message = "Not a regular file") {
+    super(message);
+    this.name = "NotAFileError";
+  }
+}
+
 /** A filesystem seen through virtual paths ("/" is the user's home). */
 export interface Storage {
   /** Facts about the entry at `path`, following symlinks that stay inside. */
@@ -47,8 +62,12 @@ export interface Storage {
   exists?(path: string): boolean;
   /** The entries of a directory, streamed in batches. */
   list(path: string): AsyncIterable<StorageEntry[]>;
-  /** Opens a file for reading at `offset`. */
-  openRead(path: string, offset?: number): Promise<StorageFile>;
+  /**
+   * Opens a regular file for reading at `offset` (following symlinks that
+   * stay inside); anything else rejects with {@linkcode NotAFileError}
+   * before it is opened (opening a FIFO would block).
+   */
+  openRead(path: string, offset?: number): Promise<ReadableFile>;
   /** Opens (creates) a file for writing. */
   openWrite(path: string, options?: OpenWriteOptions): Promise<StorageFile>;
   /** Creates a directory. */

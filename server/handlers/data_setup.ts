@@ -19,7 +19,8 @@ import {
 import { comparableAddress } from "../../protocol/address.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
-import { ActiveChannel, PassiveChannel } from "../data_channel.ts";
+import { ActiveChannel } from "../data_channel.ts";
+import { type PassiveChannel, PassiveListener } from "../passive_listener.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
 import { checkResumption } from "../tls_context.ts";
@@ -138,21 +139,35 @@ export function eprt(session: Session, argument: string): Promise<HandlerReply> 
 }
 
 async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChannel> {
-  const previous = session.dataChannel;
-  previous?.close();
+  session.dataChannel?.close();
   session.dataChannel = undefined;
-  if (previous instanceof PassiveChannel) await previous.released; // its port is free again
   const { config } = session.context;
+  const hostname = comparableLocal(session);
+  const tls = tlsData(session);
+  let listener = session.passiveListener;
+  if (listener && (tls || !listener.usableFor(hostname))) {
+    listener.close();
+    session.passiveListener = undefined;
+    await listener.released; // its port is free again
+    listener = undefined;
+  }
   const options = {
-    hostname: comparableLocal(session),
+    hostname,
     peerAddress: session.peerAddress,
-    timeoutMs: config.dataTimeoutMs,
     ...(config.pasvPorts ? { portRange: config.pasvPorts } : {}),
   };
-  const tls = tlsData(session);
-  const channel = tls
-    ? await TlsPassiveChannel.listen({ ...tls, ...options })
-    : PassiveChannel.listen(options);
+  if (tls) {
+    const channel = await TlsPassiveChannel.listen({
+      ...tls,
+      ...options,
+      timeoutMs: config.dataTimeoutMs,
+    });
+    session.dataChannel = channel;
+    return channel;
+  }
+  // Kept from the last transfer when it can be: no socket, bind, listen and close per file.
+  listener ??= session.passiveListener = await PassiveListener.open(options);
+  const channel = listener.arm(config.dataTimeoutMs);
   session.dataChannel = channel;
   return channel;
 }

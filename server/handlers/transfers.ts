@@ -78,13 +78,12 @@ export async function retr(
 ): Promise<HandlerReply> {
   const path = session.resolve(argument);
   refuseUploadTemp(path);
-  const entry = await session.fs.stat(path);
-  if (entry.type !== "file") throw new FtpError(ReplyCode.FileUnavailable, "Not a regular file.");
   const offset = session.sequence.offsetFor("RETR");
-  if (offset > entry.size) {
+  const file = await session.fs.openRead(path, offset);
+  if (offset > file.size) {
+    file.close();
     throw new FtpError(ReplyCode.InvalidRestart, `Restart offset ${offset} is beyond end of file.`);
   }
-  const file = await session.fs.openRead(path, offset);
   const started = performance.now();
   let bytes = 0;
   try {
@@ -92,7 +91,7 @@ export async function retr(
       session,
       signal,
       `Opening ${modeName(session)} mode data connection for ${posix.basename(path)} (${
-        entry.size - offset
+        file.size - offset
       } bytes).`,
     );
     try {
@@ -101,7 +100,7 @@ export async function retr(
         conn,
         session.transferType === "A",
         session.context.config.dataTimeoutMs,
-        entry.size - offset,
+        file.size - offset,
       );
     } catch (error) {
       throw aborted(signal, error);

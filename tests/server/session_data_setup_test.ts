@@ -201,14 +201,18 @@ Deno.test("a data connection is used once: a second RETR needs a new PASV", asyn
   });
 });
 
-Deno.test("a second PASV replaces the first, whose port no longer accepts", async () => {
+Deno.test("a second PASV replaces the first: the session's listener is armed again on its port", async () => {
   await withServer({}, async (server, track) => {
     await Deno.writeTextFile(`${server.root}/f.txt`, "second");
     const client = track(await RawClient.login(server.port));
     const first = parsePasvReply(text(await client.expect("PASV", 227)));
-    const result = await client.download("RETR f.txt");
-    assert.equal(decoder.decode(result.data), "second");
-    await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: first.port }));
+    const second = parsePasvReply(text(await client.expect("PASV", 227)));
+    assert.equal(second.port, first.port);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: second.port });
+    await client.send("RETR f.txt");
+    assert.ok([125, 150].includes((await client.read()).code));
+    assert.equal(decoder.decode(await readAll(conn)), "second");
+    assert.equal((await client.read()).code, 226);
   });
 });
 
