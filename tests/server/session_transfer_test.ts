@@ -4,6 +4,7 @@ import { parsePasvReply } from "../../protocol/address.ts";
 import { parseMlsxLine } from "../../protocol/listing.ts";
 import {
   closeQuietly,
+  format,
   RawClient,
   readAll,
   text,
@@ -508,5 +509,21 @@ Deno.test("an idle session is closed with 421", async () => {
     const client = track(await RawClient.login(server.port));
     assert.equal((await client.read()).code, 421);
     assert.equal(await client.waitForClose(), true);
+  });
+});
+
+Deno.test("RETR and SIZE of a FIFO answer 550 without opening it (the server never blocks)", async () => {
+  await withServer({}, async (server, track) => {
+    const made = await new Deno.Command("mkfifo", { args: [`${server.root}/pipe`] }).output();
+    assert.equal(made.code, 0);
+    const client = track(await RawClient.login(server.port));
+    await client.expect("TYPE I", 200);
+    const data = await client.pasv();
+    const reply = await client.command("RETR pipe");
+    assert.equal(format(reply), "550 Not a regular file.");
+    closeQuietly(data);
+    assert.equal(format(await client.command("SIZE pipe")), "550 Not a regular file.");
+    const other = track(await RawClient.login(server.port));
+    await other.expect("NOOP", 200);
   });
 });
