@@ -52,6 +52,9 @@ interface RunningTransfer {
 
 const MAX_QUEUED_LINES = 64;
 
+/** Longest a held preliminary reply waits for the final one, in milliseconds. */
+export const HOLD_MS = 10;
+
 /**
  * A command line of ASCII bytes as a string, without a TextDecoder call
  * (which costs more than the rest of parsing); undefined for anything else,
@@ -129,6 +132,9 @@ export class Session {
   #lastActivity = 0;
   /** Set by {@linkcode Session.drain} while a transfer runs: the 421 to send when it ends. */
   #drainText: string | undefined;
+  /** A preliminary reply held back to go out in one write with the next reply. */
+  #held: string | undefined;
+  #heldTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps an accepted control connection. */
   constructor(socket: Socket, context: ServerContext, options: SessionOptions = {}) {
@@ -195,9 +201,23 @@ export class Session {
     for (const task of tasks) task();
   }
 
-  /** Sends a preliminary (1xx) reply during a transfer command. */
-  async preliminary(code: number, text: string): Promise<void> {
-    await this.#reply(this.#transferExchange ?? new ReplyExchange("RETR"), code, text);
+  /**
+   * Sends a preliminary (1xx) reply during a transfer command. With `hold`,
+   * the reply goes out in one write with the next one (the final reply of a
+   * short transfer), or after {@linkcode HOLD_MS} at the latest: a write, and
+   * a wake-up of the client, fewer per small file. Only for a data
+   * connection the client has already opened: a client may wait for this
+   * reply before it connects.
+   */
+  async preliminary(code: number, text: string, options: { hold?: boolean } = {}): Promise<void> {
+    const exchange = this.#transferExchange ?? new ReplyExchange("RETR");
+    if (!options.hold) return await this.#reply(exchange, code, text);
+    exchange.accept({ code, lines: [text] });
+    this.#held = formatReply(code, text);
+    this.#heldTimer = setTimeout(() => {
+      this.#heldTimer = undefined;
+      if (this.#held !== undefined) this.#write("");
+    }, HOLD_MS);
   }
 
   /**
@@ -426,6 +446,12 @@ export class Session {
   }
 
   #write(text: string): Promise<void> {
+    if (this.#held !== undefined) {
+      text = this.#held + text;
+      this.#held = undefined;
+      clearTimeout(this.#heldTimer);
+      this.#heldTimer = undefined;
+    }
     if (this.#ended || this.#socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       const flushed = this.#socket.write(text, () => resolve());
@@ -488,6 +514,7 @@ export class Session {
 
   async #close(): Promise<void> {
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#heldTimer);
     if (this.#transfer) {
       this.#transfer.controller.abort();
       this.dataChannel?.close();

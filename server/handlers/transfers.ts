@@ -23,14 +23,19 @@ function modeName(session: Session): string {
   return session.transferType === "A" ? "ASCII" : "BINARY";
 }
 
+/** Files up to this size go out with their 125 held for the 226 (see {@linkcode Session.preliminary}). */
+const HOLD_BYTES = 64 * 1024;
+
 /**
  * Sends the preliminary reply and waits for the data connection: 125 if the
- * client is already connected, 150 otherwise.
+ * client is already connected, 150 otherwise. With `short` (a small file or
+ * a listing), a 125 is held to go out with the final reply.
  */
 async function openData(
   session: Session,
   signal: AbortSignal,
   text: string,
+  short = false,
 ): Promise<DataStream> {
   const channel = session.dataChannel;
   if (!channel) {
@@ -40,9 +45,11 @@ async function openData(
     // RFC 4217 §9: "521 data connection cannot be opened with this PROT setting".
     throw new FtpError(ReplyCode.DataProtectionRefused, "PROT P required for data transfers.");
   }
+  const connected = channel.connected;
   await session.preliminary(
-    channel.connected ? ReplyCode.DataAlreadyOpen : ReplyCode.FileStatusOk,
+    connected ? ReplyCode.DataAlreadyOpen : ReplyCode.FileStatusOk,
     text,
+    { hold: short && connected },
   );
   if (signal.aborted) throw new FtpError(ReplyCode.TransferAborted, "Transfer aborted.");
   return await channel.open();
@@ -93,6 +100,7 @@ export async function retr(
       `Opening ${modeName(session)} mode data connection for ${posix.basename(path)} (${
         file.size - offset
       } bytes).`,
+      file.size - offset <= HOLD_BYTES,
     );
     try {
       bytes = await sendFile(
@@ -345,7 +353,7 @@ async function sendListing(
   lines: AsyncIterable<string[]>,
 ): Promise<HandlerReply> {
   const ready = await primed(lines);
-  const conn = await openData(session, signal, "Here comes the directory listing.");
+  const conn = await openData(session, signal, "Here comes the directory listing.", true);
   const started = performance.now();
   const guard = new StallGuard(conn, session.context.config.dataTimeoutMs);
   let bytes = 0;

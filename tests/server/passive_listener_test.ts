@@ -111,3 +111,54 @@ Deno.test("a passive listener whose client never came is closed; the next EPSV w
     assert.equal(result.final.code, 226);
   });
 });
+
+/** Reads from `conn` until the text holds a final reply line with `code`. */
+async function readUntil(conn: Deno.Conn, code: number): Promise<string> {
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  while (!new RegExp(`(^|\\n)${code} [^\\n]*\\r\\n$`).test(text)) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error(`closed before ${code}: ${text}`);
+    text += decoder.decode(buffer.subarray(0, n));
+  }
+  return text;
+}
+
+Deno.test("a small download's 125 goes out with its 226, in one write", async () => {
+  await withServer({}, async (server) => {
+    await Deno.writeTextFile(`${server.root}/small.txt`, "tiny");
+    const control = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      const send = (line: string) => control.write(new TextEncoder().encode(`${line}\r\n`));
+      await readUntil(control, 220);
+      await send("USER alice");
+      await readUntil(control, 331);
+      await send("PASS wonderland");
+      await readUntil(control, 230);
+      await send("EPSV");
+      const port = parseEpsvReply(await readUntil(control, 229));
+      const data = await Deno.connect({ hostname: "127.0.0.1", port });
+      await send("RETR small.txt");
+      assert.equal(decoder.decode(await readAll(data)), "tiny");
+      const buffer = new Uint8Array(4096);
+      const n = await control.read(buffer);
+      assert.match(decoder.decode(buffer.subarray(0, n ?? 0)), /^125 [^\r]*\r\n226 [^\r]*\r\n$/);
+    } finally {
+      closeQuietly(control);
+    }
+  });
+});
+
+Deno.test("a client that waits for the 125 before reading a listing gets it", async () => {
+  await withServer({}, async (server, track) => {
+    await Deno.mkdir(`${server.root}/many`);
+    for (let i = 0; i < 3000; i++) await Deno.writeTextFile(`${server.root}/many/f${i}`, "");
+    const client = track(await RawClient.login(server.port));
+    const data = await client.epsv();
+    await client.send("LIST many");
+    assert.equal((await client.read()).code, 125); // before any data is read
+    const listing = decoder.decode(await readAll(data));
+    assert.equal(listing.trimEnd().split("\r\n").length, 3000);
+    assert.equal((await client.read()).code, 226);
+  });
+});
