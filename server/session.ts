@@ -216,8 +216,13 @@ export class Session {
     this.#held = formatReply(code, text);
     this.#heldTimer = setTimeout(() => {
       this.#heldTimer = undefined;
-      if (this.#held !== undefined) this.#write("");
+      this.releaseHeld();
     }, HOLD_MS);
+  }
+
+  /** Writes a held preliminary reply now (see {@linkcode Session.preliminary}), if there is one. */
+  releaseHeld(): void {
+    if (this.#held !== undefined) this.#write("");
   }
 
   /**

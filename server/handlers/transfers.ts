@@ -45,14 +45,36 @@ async function openData(
     // RFC 4217 §9: "521 data connection cannot be opened with this PROT setting".
     throw new FtpError(ReplyCode.DataProtectionRefused, "PROT P required for data transfers.");
   }
-  const connected = channel.connected;
+  const hold = short && channel.connected;
   await session.preliminary(
-    connected ? ReplyCode.DataAlreadyOpen : ReplyCode.FileStatusOk,
+    channel.connected ? ReplyCode.DataAlreadyOpen : ReplyCode.FileStatusOk,
     text,
-    { hold: short && connected },
+    { hold },
   );
   if (signal.aborted) throw new FtpError(ReplyCode.TransferAborted, "Transfer aborted.");
-  return await channel.open();
+  const conn = await channel.open();
+  return hold ? releasingHeld(session, conn) : conn;
+}
+
+/**
+ * The data connection of a transfer whose 125 is held: the first write goes
+ * out with the reply still held (it fits the socket's buffers), and any
+ * further write sends the reply first. A client that waits for the 125
+ * before it reads (curl does) thus gets it before the transfer could need
+ * the client to read; the reply is not left to a timer that a busy event
+ * loop may run late.
+ */
+function releasingHeld(session: Session, conn: DataStream): DataStream {
+  let writes = 0;
+  return {
+    read: (buffer) => conn.read(buffer),
+    write: (data) => {
+      if (writes++ === 1) session.releaseHeld();
+      return conn.write(data);
+    },
+    close: () => conn.close(),
+    ...(conn.flush ? { flush: () => conn.flush!() } : {}),
+  };
 }
 
 function logTransfer(
