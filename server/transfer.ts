@@ -9,6 +9,7 @@
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
 import type { DataStream } from "../transport/data_stream.ts";
 import { pump } from "../transport/pump.ts";
+import { fairShare } from "./fair_share.ts";
 import type { Storage, StorageFile } from "./storage.ts";
 
 const BUFFER_SIZE = 1 << 20;
@@ -128,7 +129,11 @@ export class StallGuard {
   }
 }
 
-/** Writes all of `data` to a connection; socket errors become {@linkcode DataConnectionError}. */
+/**
+ * Writes all of `data` to a connection; socket errors become
+ * {@linkcode DataConnectionError}. Lets other sessions run now and then
+ * (see {@linkcode fairShare}): the transfer loops all write through here.
+ */
 export async function writeAll(
   conn: DataStream,
   data: Uint8Array,
@@ -143,6 +148,7 @@ export async function writeAll(
     }
     guard?.kick();
   }
+  await fairShare();
 }
 
 /**
