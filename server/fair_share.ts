@@ -6,41 +6,48 @@
  * letting any other session's command, accept or timer through (measured:
  * a NOOP waited 430 ms behind a 1 GiB RETR, 1 s behind a 100,000-entry LIST).
  *
- * Transfer loops call {@linkcode fairShare} once per chunk; every
- * {@linkcode SLICE_MS} it waits for an operation that runs off the main
- * thread, during which Deno polls every socket. A loop whose own next
- * operation can run off the main thread (a file read) does that instead,
- * when {@linkcode sliceExpired} says so. `setImmediate` is not
- * enough (it runs again before the sockets are polled) and a zero-delay
- * timer takes 2 ms; the cheapest such operation is a one-byte SHA-256
- * digest, about 25 µs, so the slices cost under 1 % of a transfer.
+ * So time is cut into slices of {@linkcode SLICE_MS}. When one is used up,
+ * the next transfer step takes a turn: it waits for an operation that runs
+ * off the main thread, during which Deno polls every socket, and every
+ * other transfer that reaches {@linkcode fairShare} meanwhile waits for the
+ * same turn. A file read can be that operation ({@linkcode turnDue},
+ * {@linkcode takeTurn}); else a one-byte SHA-256 digest is, the cheapest
+ * one Deno has (about 25 µs). `setImmediate` is not enough (it runs again
+ * before the sockets are polled) and a zero-delay timer takes 2 ms.
  *
  * @module
  */
 
-/** How long a loop may run before other sessions get their turn, in milliseconds. */
+/** How long transfers may run before other sessions get their turn, in milliseconds. */
 export const SLICE_MS = 4;
 
 const ONE_BYTE = new Uint8Array(1);
 let sliceStarted = performance.now();
+let turn: Promise<void> | undefined;
 
-/** True once the current slice is used up: the caller's next operation should let others run. */
-export function sliceExpired(): boolean {
-  return performance.now() - sliceStarted >= SLICE_MS;
-}
-
-/**
- * Starts a new slice. Call it when an operation that ran off the main
- * thread has completed (the sockets were polled meanwhile), as
- * {@linkcode fairShare} does after its own.
- */
-export function startSlice(): void {
+function endTurn(): void {
+  turn = undefined;
   sliceStarted = performance.now();
 }
 
+/** True if the slice is used up and no turn is under way: the caller's next step should take one. */
+export function turnDue(): boolean {
+  return turn === undefined && performance.now() - sliceStarted >= SLICE_MS;
+}
+
 /**
- * Resolves at once while the current slice lasts; else after the event loop
- * has polled the sockets, and a new slice begins.
+ * Makes `operation`, which runs off the main thread, the turn: transfers
+ * reaching {@linkcode fairShare} wait for it, and a new slice starts when
+ * it settles. Returns `operation`.
+ */
+export function takeTurn<T>(operation: Promise<T>): Promise<T> {
+  turn = operation.then(endTurn, endTurn);
+  return operation;
+}
+
+/**
+ * Resolves at once while the slice lasts; else once a turn (the one under
+ * way, or a new one) is over.
  *
  * @example
  * ```ts
@@ -51,6 +58,8 @@ export function startSlice(): void {
  * ```
  */
 export function fairShare(): Promise<void> | void {
-  if (!sliceExpired()) return;
-  return crypto.subtle.digest("SHA-256", ONE_BYTE).then(startSlice, startSlice);
+  if (turn !== undefined) return turn;
+  if (!turnDue()) return;
+  takeTurn(crypto.subtle.digest("SHA-256", ONE_BYTE));
+  return turn;
 }

@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import * as posix from "node:path/posix";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
-import { sliceExpired, startSlice } from "./fair_share.ts";
+import { takeTurn, turnDue } from "./fair_share.ts";
 import type { EntryType } from "../protocol/listing.ts";
 import {
   NotAFileError,
@@ -139,8 +139,9 @@ class LocalFile implements ReadableFile {
   read(buffer: Uint8Array): Promise<number | null> {
     const small = this.#left >= 0 && this.#left <= SYNC_BYTES;
     const large = this.#left > SYNC_BYTES;
-    // A large read goes to the thread pool when other sessions are due their turn (see fair_share.ts).
-    if (small || (large && largeReads.syncAllowed() && !sliceExpired())) {
+    // A large read goes to the thread pool when other sessions are due a turn (see fair_share.ts).
+    const due = large && turnDue();
+    if (small || (large && largeReads.syncAllowed() && !due)) {
       const started = large ? performance.now() : 0;
       try {
         const n = this.#file.readSync(buffer);
@@ -150,10 +151,8 @@ class LocalFile implements ReadableFile {
         return Promise.reject(error);
       }
     }
-    return this.#file.read(buffer).then((n) => {
-      startSlice();
-      return this.#consumed(n);
-    });
+    const reading = this.#file.read(buffer);
+    return (due ? takeTurn(reading) : reading).then((n) => this.#consumed(n));
   }
 
   /** Counts `n` bytes read against the size at open. */
