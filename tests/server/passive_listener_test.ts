@@ -9,6 +9,16 @@ async function epsvPort(client: RawClient): Promise<number> {
   return parseEpsvReply(text(await client.expect("EPSV", 229)));
 }
 
+/** Connects to the passive `port`, sends RETR `name` and returns what came, checking the replies. */
+async function retrOver(client: RawClient, port: number, name: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await client.send(`RETR ${name}`);
+  assert.ok([125, 150].includes((await client.read()).code));
+  const data = decoder.decode(await readAll(conn));
+  assert.equal((await client.read()).code, 226);
+  return data;
+}
+
 /** True if the peer closed `conn` (a read ends) within `ms`. */
 async function closedByPeer(conn: Deno.Conn, ms = 2000): Promise<boolean> {
   const timer = setTimeout(() => closeQuietly(conn), ms);
@@ -30,11 +40,7 @@ Deno.test("a session's transfers share one passive port, each on a connection of
     for (let i = 0; i < 20; i++) {
       const port = await epsvPort(client);
       ports.add(port);
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      await client.send(`RETR f${i}.txt`);
-      assert.ok([125, 150].includes((await client.read()).code));
-      assert.equal(decoder.decode(await readAll(conn)), `file ${i}`);
-      assert.equal((await client.read()).code, 226);
+      assert.equal(await retrOver(client, port, `f${i}.txt`), `file ${i}`);
     }
     assert.equal(ports.size, 1);
   });
@@ -46,20 +52,12 @@ Deno.test("a connection while no transfer waits is closed, and the next transfer
     const client = track(await RawClient.login(server.port));
     await client.expect("TYPE I", 200);
     const port = await epsvPort(client);
-    const first = await Deno.connect({ hostname: "127.0.0.1", port });
-    await client.send("RETR f.txt");
-    assert.ok([125, 150].includes((await client.read()).code));
-    assert.equal(decoder.decode(await readAll(first)), "fresh");
-    assert.equal((await client.read()).code, 226);
+    assert.equal(await retrOver(client, port, "f.txt"), "fresh");
     // Nothing is armed now: a stray connection is dropped, not kept for the next transfer.
     const stray = await Deno.connect({ hostname: "127.0.0.1", port });
     assert.equal(await closedByPeer(stray), true);
     assert.equal(await epsvPort(client), port);
-    const second = await Deno.connect({ hostname: "127.0.0.1", port });
-    await client.send("RETR f.txt");
-    assert.ok([125, 150].includes((await client.read()).code));
-    assert.equal(decoder.decode(await readAll(second)), "fresh");
-    assert.equal((await client.read()).code, 226);
+    assert.equal(await retrOver(client, port, "f.txt"), "fresh");
   });
 });
 
