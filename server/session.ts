@@ -211,13 +211,7 @@ export class Session {
    */
   async preliminary(code: number, text: string, options: { hold?: boolean } = {}): Promise<void> {
     const exchange = this.#transferExchange ?? new ReplyExchange("RETR");
-    if (!options.hold) return await this.#reply(exchange, code, text);
-    exchange.accept({ code, lines: [text] });
-    this.#held = formatReply(code, text);
-    this.#heldTimer = setTimeout(() => {
-      this.#heldTimer = undefined;
-      this.releaseHeld();
-    }, HOLD_MS);
+    await this.#reply(exchange, code, text, options.hold);
   }
 
   /** Writes a held preliminary reply now (see {@linkcode Session.preliminary}), if there is one. */
@@ -440,14 +434,23 @@ export class Session {
     return true;
   }
 
-  /** The one place replies are written; the exchange checks their order. */
+  /**
+   * The one place replies are written (or, with `hold`, held for the next
+   * write; see {@linkcode Session.preliminary}); the exchange checks their order.
+   */
   async #reply(
     exchange: ReplyExchange,
     code: number,
     text: string | readonly string[],
+    hold = false,
   ): Promise<void> {
     exchange.accept({ code, lines: typeof text === "string" ? [text] : [...text] });
-    await this.#write(formatReply(code, text));
+    if (!hold) return await this.#write(formatReply(code, text));
+    this.#held = formatReply(code, text);
+    this.#heldTimer = setTimeout(() => {
+      this.#heldTimer = undefined;
+      this.releaseHeld();
+    }, HOLD_MS);
   }
 
   #write(text: string): Promise<void> {

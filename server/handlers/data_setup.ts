@@ -156,18 +156,18 @@ async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChan
     peerAddress: session.peerAddress,
     ...(config.pasvPorts ? { portRange: config.pasvPorts } : {}),
   };
+  let channel: PassiveChannel | TlsPassiveChannel;
   if (tls) {
-    const channel = await TlsPassiveChannel.listen({
+    channel = await TlsPassiveChannel.listen({
       ...tls,
       ...options,
       timeoutMs: config.dataTimeoutMs,
     });
-    session.dataChannel = channel;
-    return channel;
+  } else {
+    // Kept from the last transfer when it can be: no socket, bind, listen and close per file.
+    listener ??= session.passiveListener = await PassiveListener.open(options);
+    channel = listener.arm(config.dataTimeoutMs);
   }
-  // Kept from the last transfer when it can be: no socket, bind, listen and close per file.
-  listener ??= session.passiveListener = await PassiveListener.open(options);
-  const channel = listener.arm(config.dataTimeoutMs);
   session.dataChannel = channel;
   return channel;
 }
