@@ -29,7 +29,7 @@ const LIST_BATCH = 256;
  * about 2.5 ms per 1,000 entries; the asynchronous one is about twice as slow
  * in all but lets other sessions run between batches.
  */
-const ASYNC_DIRECTORY_BYTES = 256 * 1024;
+export const ASYNC_DIRECTORY_BYTES = 256 * 1024;
 
 /** Thrown when a path would leave the jail; maps to 550 "Permission denied". */
 function outsideJail(): Deno.errors.PermissionDenied {

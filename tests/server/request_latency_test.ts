@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { parseEpsvReply } from "../../protocol/address.ts";
-import { LocalStorage, ReadPacer } from "../../server/local_storage.ts";
+import { ASYNC_DIRECTORY_BYTES, LocalStorage, ReadPacer } from "../../server/local_storage.ts";
 import { closeQuietly, RawClient, withServer } from "../helpers/raw_client.ts";
 
 function randomBytes(length: number): Uint8Array {
@@ -236,4 +236,34 @@ Deno.test("ReadPacer: synchronous reads until one is slow, then asynchronous for
   assert.equal(pacer.syncAllowed(101), false);
   assert.equal(pacer.syncAllowed(10_099), false);
   assert.equal(pacer.syncAllowed(10_100), true);
+});
+
+Deno.test("a directory past the asynchronous-read size lists every entry, in batches", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-huge-dir-" });
+  try {
+    const names = new Set<string>();
+    for (let i = 0; i < 14_000; i++) {
+      const name = `entry-${String(i).padStart(5, "0")}.txt`;
+      Deno.writeTextFileSync(path.join(dir, name), i % 7 === 0 ? "seven" : "");
+      names.add(name);
+    }
+    // The asynchronous path is taken by the directory's size, not its count.
+    assert.ok(Deno.statSync(dir).size >= ASYNC_DIRECTORY_BYTES, `${Deno.statSync(dir).size} bytes`);
+    const storage = await LocalStorage.open(dir);
+    const seen = new Set<string>();
+    let batches = 0;
+    for await (const batch of storage.list("/")) {
+      batches++;
+      assert.ok(batch.length <= 256, `a batch of ${batch.length}`);
+      for (const entry of batch) {
+        seen.add(entry.name);
+        assert.equal(entry.type, "file");
+        assert.equal(entry.size, Number(entry.name.slice(6, 11)) % 7 === 0 ? 5 : 0);
+      }
+    }
+    assert.deepEqual(seen, names);
+    assert.ok(batches >= 14_000 / 256, `${batches} batches`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
