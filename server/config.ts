@@ -4,6 +4,8 @@
  * @module
  */
 
+import { DEFAULT_HOOK_SETTINGS, type HookConfig } from "./hooks/hook_config.ts";
+
 /** Everything `ferry serve` can be told. */
 export interface ServerConfig {
   /** Addresses to listen on. */
@@ -56,6 +58,14 @@ export interface ServerConfig {
   atomicUploads: boolean;
   /** On SIGINT/SIGTERM, how long running transfers may go on before they are cut, in milliseconds. */
   shutdownGraceMs: number;
+  /** Commands and webhooks run on events, and pre-upload/pre-delete checks (see server/hooks/). */
+  hooks: HookConfig[];
+  /** Most background hooks running at once. */
+  maxConcurrentHooks: number;
+  /** Most background hook runs waiting for a turn; more are dropped and counted. */
+  hookQueueSize: number;
+  /** How long a hook may run unless it sets its own timeout, in milliseconds. */
+  hookTimeoutMs: number;
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -77,6 +87,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsMaxVersion: "TLSv1.3",
   atomicUploads: false,
   shutdownGraceMs: 30_000,
+  hooks: DEFAULT_HOOK_SETTINGS.hooks,
+  maxConcurrentHooks: DEFAULT_HOOK_SETTINGS.maxConcurrent,
+  hookQueueSize: DEFAULT_HOOK_SETTINGS.queueSize,
+  hookTimeoutMs: DEFAULT_HOOK_SETTINGS.timeoutMs,
 };
 
 /**

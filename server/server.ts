@@ -12,6 +12,9 @@ import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
+import { hookExecutables } from "./hooks/hook_config.ts";
+import { HookRunner } from "./hooks/hook_runner.ts";
+import type { HookStats } from "./hooks/hook_stats.ts";
 import { ConnectionLimits, LoginThrottle } from "./limits.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
@@ -65,6 +68,10 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
       { name: "read", path: file },
       `--allow-read=${file}`,
     ]),
+    ...hookExecutables(config.hooks).map((command): [Deno.PermissionDescriptor, string] => [
+      { name: "run", command },
+      `--allow-run=${command}`,
+    ]),
     ...config.hosts.map((host): [Deno.PermissionDescriptor, string] => [
       { name: "net", host },
       `--allow-net=${host}`,
@@ -103,6 +110,7 @@ export class FtpServer {
   readonly #logger: Logger;
   /** The server's events, as logged: register metrics, transfer logs and hooks here. */
   readonly events: ServerEvents;
+  #hooks: HookRunner | undefined;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   #closing: Promise<void> | undefined;
   #cutGrace: (() => void) | undefined;
@@ -125,6 +133,14 @@ export class FtpServer {
   #event(name: string, fields: Record<string, LogValue>): void {
     this.#logger.info(name, fields);
     this.events.emit(name, fields);
+  }
+
+  /**
+   * The hooks' counters (runs by event and result, dropped, queued, running)
+   * for metrics; undefined when no hook is configured.
+   */
+  get hookStats(): HookStats | undefined {
+    return this.#hooks?.stats;
   }
 
   /** The number of open control connections. */
@@ -189,11 +205,24 @@ export class FtpServer {
     }
     const events = options.events ?? new ServerEvents();
     const server = new FtpServer([], [], root, logger, events);
+    const hooks = config.hooks.length > 0
+      ? new HookRunner({
+        hooks: config.hooks,
+        maxConcurrent: config.maxConcurrentHooks,
+        queueSize: config.hookQueueSize,
+        timeoutMs: config.hookTimeoutMs,
+      }, { root, logger })
+      : undefined;
+    if (hooks) {
+      events.on(hooks.listener);
+      server.#hooks = hooks;
+    }
     const context: ServerContext = {
       config,
       authenticator,
       log: logger,
       events,
+      ...(hooks ? { hooks } : {}),
       openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
       loginThrottle: new LoginThrottle(),
       ...(secureContext ? { secureContext } : {}),
@@ -327,6 +356,7 @@ export class FtpServer {
       ),
     );
     await Promise.all([...this.#running]);
+    await this.#hooks?.drain(); // the last events' hooks (logouts) run, each within its timeout
     await Promise.all(stopped);
     this.#logger.flush();
   }

@@ -20,6 +20,7 @@ import type { DataChannel } from "./data_channel.ts";
 import type { PassiveListener } from "./passive_listener.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { ServerEvents } from "./events.ts";
+import type { HookRunner } from "./hooks/hook_runner.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage.ts";
 import type { LoginThrottle } from "./limits.ts";
@@ -33,6 +34,8 @@ export interface ServerContext {
   readonly log: Logger;
   /** Observers of the events the log shows (metrics, transfer logs, hooks). */
   readonly events?: ServerEvents;
+  /** The configured hooks (pre-upload/pre-delete checks), when there are any. */
+  readonly hooks?: HookRunner;
   /** Opens the jailed storage for a home directory (virtual, relative to the served root). */
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */

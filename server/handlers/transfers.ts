@@ -16,6 +16,7 @@ import type { StorageEntry, StorageFile } from "../storage.ts";
 import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";
 import { mlsxFormatter } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
+import { checkPreHooks } from "../hooks/pre_hook.ts";
 
 const encoder = new TextEncoder();
 
@@ -221,6 +222,7 @@ async function upload(
 ): Promise<void> {
   const { verb, path } = options;
   await checkUploadTarget(session, path);
+  await checkPreHooks(session.context.hooks, "pre-upload", session, verb, path);
   const conn = await openData(session, signal, options.preliminary);
   const started = performance.now();
   let bytes = 0;
