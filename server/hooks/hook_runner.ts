@@ -146,7 +146,8 @@ export class HookRunner {
     }
   }
 
-  async #run(hook: HookConfig, event: HookEvent): Promise<HookOutcome> {
+  /** Runs a hook once and counts it; a background run's failure is logged here. */
+  async #run(hook: HookConfig, event: HookEvent, background = true): Promise<HookOutcome> {
     const timeoutMs = hook.timeoutMs ?? this.#settings.timeoutMs;
     let outcome: HookOutcome;
     try {
@@ -160,7 +161,7 @@ export class HookRunner {
       outcome = { result: "error", line: "", message: String(error), ms: 0 };
     }
     this.stats.record(event.event, outcome.result);
-    if (outcome.result !== "ok") {
+    if (background && outcome.result !== "ok") {
       this.#log("hook-failed", event, hook, {
         result: outcome.result,
         ms: outcome.ms,
@@ -214,16 +215,26 @@ export class HookRunner {
       this.stats.running++;
       let outcome: HookOutcome;
       try {
-        outcome = await this.#run(hook, event);
+        outcome = await this.#run(hook, event, false);
       } finally {
         this.stats.running--;
       }
       if (outcome.result === "ok") continue;
-      if (outcome.line !== "") return outcome.line;
       const what = kind === "pre-upload" ? "Upload" : "Delete";
-      return outcome.result === "timeout"
+      const text = outcome.line !== ""
+        ? outcome.line
+        : outcome.result === "timeout"
         ? `${what} refused: the policy check timed out.`
         : `${what} refused by policy.`;
+      this.#log("hook-refused", event, hook, {
+        verb,
+        path,
+        result: outcome.result,
+        ms: outcome.ms,
+        message: outcome.message,
+        reply: text,
+      });
+      return text;
     }
     return undefined;
   }
