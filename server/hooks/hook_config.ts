@@ -199,7 +199,10 @@ function parseHook(entry: unknown, where: string): HookConfig {
     if (!isTable(entry.headers)) throw new TypeError(`${where}.headers: expected a table`);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(entry.headers)) {
-      if (typeof value !== "string" || /[\r\n\0]/.test(value) || !/^[!#-'*+.^-z|~]+$/.test(name)) {
+      if (
+        typeof value !== "string" || /[\r\n\0]/.test(value) ||
+        !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)
+      ) {
         throw new TypeError(
           `${where}.headers.${name}: expected a header name and a one-line string`,
         );
