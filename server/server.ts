@@ -356,7 +356,7 @@ export class FtpServer {
       ),
     );
     await Promise.all([...this.#running]);
-    await this.#hooks?.drain(); // the last events' hooks (logouts) run, each within its timeout
+    await this.#hooks?.close(); // the last events' hooks (logouts) run, each within its timeout
     await Promise.all(stopped);
     this.#logger.flush();
   }

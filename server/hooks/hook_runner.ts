@@ -16,7 +16,8 @@ import {
 } from "./hook_config.ts";
 import { hookEnvironment, type HookEvent, HookEventTranslator, hookPayload } from "./hook_event.ts";
 import { HookStats } from "./hook_stats.ts";
-import { type HookOutcome, runCommandHook, runWebhook } from "./run_hook.ts";
+import { type HookOutcome, runWebhook } from "./run_hook.ts";
+import { CommandThread } from "./command_thread.ts";
 
 /** What a pre-hook needs to know of the session asking. */
 export interface HookSession {
@@ -80,6 +81,7 @@ export class HookRunner {
   /** Background runs in progress (pre-hooks are not counted against the limit). */
   #background = 0;
   #idle: PromiseWithResolvers<void> | undefined;
+  readonly #commands = new CommandThread();
 
   /** Creates the runner for `settings`. */
   constructor(settings: HookSettings, options: HookRunnerOptions) {
@@ -152,7 +154,7 @@ export class HookRunner {
     let outcome: HookOutcome;
     try {
       outcome = hook.command
-        ? await runCommandHook(hook.command, hookEnvironment(event), timeoutMs)
+        ? await this.#commands.run(hook.command, hookEnvironment(event), timeoutMs)
         : await runWebhook(hook.url!, hookPayload(event), {
           timeoutMs,
           ...(hook.headers ? { headers: hook.headers } : {}),
@@ -239,10 +241,16 @@ export class HookRunner {
     return undefined;
   }
 
-  /** Resolves when no background run is queued or running (at the server's close). */
-  async drain(): Promise<void> {
-    if (this.#background === 0 && this.stats.queued === 0 && !this.#scheduled) return;
-    this.#idle ??= Promise.withResolvers<void>();
-    await this.#idle.promise;
+  /**
+   * Lets every queued and running background run finish (each within its
+   * timeout), then ends the thread that runs commands: at the server's close,
+   * after the last session (whose logout is among those runs).
+   */
+  async close(): Promise<void> {
+    if (this.#background > 0 || this.stats.queued > 0 || this.#scheduled) {
+      this.#idle ??= Promise.withResolvers<void>();
+      await this.#idle.promise;
+    }
+    this.#commands.close();
   }
 }

@@ -6,6 +6,8 @@
  * @module
  */
 
+export * from "./command_thread.ts";
+export * from "./command_worker.ts";
 export * from "./hook_config.ts";
 export * from "./hook_event.ts";
 export * from "./hook_runner.ts";

@@ -1,7 +1,7 @@
 /**
- * Runs one hook once: a command (an argument vector, no shell, the event in
- * its environment) or a webhook (one JSON object POSTed), each bounded by a
- * timeout, and says how it ended and what it printed first.
+ * How a hook run ended ({@linkcode HookOutcome}), and running a webhook
+ * once: one JSON object POSTed, bounded by a timeout. Commands run on a
+ * worker thread (see command_thread.ts).
  *
  * @module
  */
@@ -21,10 +21,8 @@ export interface HookOutcome {
   readonly ms: number;
 }
 
-/** How much of a hook's output is kept (the rest is read and dropped). */
+/** How much of a webhook's answer is kept (the rest is read and dropped). */
 const OUTPUT_LIMIT = 4096;
-/** How long the output may go on arriving after the process ended (a background child may hold the pipe). */
-const OUTPUT_GRACE_MS = 100;
 
 /** Reads a stream to its end, keeping the first {@linkcode OUTPUT_LIMIT} bytes. */
 class OutputCapture {
@@ -72,72 +70,6 @@ class OutputCapture {
     }
     return new TextDecoder().decode(bytes);
   }
-}
-
-/**
- * Runs `command` (program and arguments, no shell) with `env` added to the
- * server's environment, stdin closed. At `timeoutMs` the process is killed
- * (SIGKILL) and the run ends as `timeout`; exit status 0 is `ok`, any other
- * `failed`, a program that cannot start `error`.
- *
- * @example
- * ```ts
- * const outcome = await runCommandHook(["/usr/local/bin/scan"], { FERRY_PATH: "/a b" }, 30_000);
- * outcome.result; // "ok"
- * ```
- */
-export async function runCommandHook(
-  command: readonly string[],
-  env: Record<string, string>,
-  timeoutMs: number,
-): Promise<HookOutcome> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(command[0]!, {
-      args: command.slice(1),
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    return {
-      result: "error",
-      line: "",
-      message: `cannot run ${command[0]}: ${(error as Error).message}`,
-      ms: elapsed(),
-    };
-  }
-  const stdout = new OutputCapture(child.stdout);
-  const stderr = new OutputCapture(child.stderr);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, timeoutMs);
-  const status = await child.status;
-  clearTimeout(timer);
-  const [out, err] = await Promise.all([
-    stdout.text(OUTPUT_GRACE_MS),
-    stderr.text(OUTPUT_GRACE_MS),
-  ]);
-  const line = firstReplyLine(out) || firstReplyLine(err);
-  const ms = elapsed();
-  if (timedOut) return { result: "timeout", line, message: `killed after ${timeoutMs} ms`, ms };
-  if (status.success) return { result: "ok", line, message: "", ms };
-  const how = status.signal ? `signal ${status.signal}` : `exit status ${status.code}`;
-  return {
-    result: "failed",
-    line,
-    message: `${how}${firstReplyLine(err) ? `: ${firstReplyLine(err)}` : ""}`,
-    ms,
-  };
 }
 
 /** Options for {@linkcode runWebhook}. */
