@@ -24,7 +24,11 @@ import { type PassiveChannel, PassiveListener } from "../data/passive_listener.t
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
 import { checkResumption } from "../tls/tls_context.ts";
-import { TlsActiveChannel, type TlsDataOptions, TlsPassiveChannel } from "../data/tls_data_channel.ts";
+import {
+  TlsActiveChannel,
+  type TlsDataOptions,
+  TlsPassiveChannel,
+} from "../data/tls_data_channel.ts";
 
 /** The TLS settings of a PROT P data channel, or undefined for PROT C. */
 function tlsData(session: Session): TlsDataOptions | undefined {

@@ -13,7 +13,13 @@ import { FtpError } from "../ftp_error.ts";
 import type { DataStream } from "../../transport/data_stream.ts";
 import type { Session } from "../session.ts";
 import type { StorageEntry, StorageFile } from "../storage/storage.ts";
-import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../data/transfer.ts";
+import {
+  DataConnectionError,
+  receiveFile,
+  sendFile,
+  StallGuard,
+  writeAll,
+} from "../data/transfer.ts";
 import { mlsxFormatter } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
 
