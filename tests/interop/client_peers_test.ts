@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { ClientError, ExitCode } from "../../client/errors.ts";
 import { FtpClient } from "../../client/ftp_client.ts";
-import { downloadFile, uploadFile } from "../../client/local_transfer.ts";
+import { downloadFile, uploadFile } from "../../client/transfer/local_transfer.ts";
 import {
   PEER_SERVERS,
   type PeerFamily,
