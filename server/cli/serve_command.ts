@@ -10,7 +10,7 @@ import { ExitStatus } from "../../cli/exit_status.ts";
 import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
 import { FtpServer } from "../server.ts";
 import { isIPv4 } from "node:net";
-import { hookExecutables, parseHookFlag, timeoutMs } from "./hooks/hook_config.ts";
+import { hookExecutables, parseHookFlag, timeoutMs } from "../hooks/hook_config.ts";
 
 /** The options `ferry serve` accepts, as commander parses them. */
 export interface ServeOptions {

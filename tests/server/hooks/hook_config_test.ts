@@ -6,8 +6,8 @@ import {
   parseHooks,
   POST_EVENTS,
 } from "../../../server/hooks/hook_config.ts";
-import { serveConfig } from "../../../server/serve_command.ts";
-import { narrowedFlags } from "../../../server/narrow_permissions.ts";
+import { serveConfig } from "../../../server/cli/serve_command.ts";
+import { narrowedFlags } from "../../../server/cli/narrow_permissions.ts";
 
 Deno.test("parseHooks() reads [[hooks]] tables: event or events, command or url, headers, timeout", () => {
   const hooks = parseHooks([
