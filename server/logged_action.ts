@@ -14,18 +14,17 @@ export interface EventLog {
 }
 
 /**
- * Awaits `action`, then logs `event` with `fields`, `ok` and `ms`; a failure
- * is logged with `ok=false` and rethrown.
+ * Awaits `action`, then logs the event with its fields, `ok` and `ms`; a
+ * failure is logged with `ok=false` and rethrown.
  *
  * @example
  * ```ts
- * await loggedAction(session, "delete", { path: target }, () => session.fs.remove(target));
+ * await loggedAction(session, ["delete", { path: target }], () => session.fs.remove(target));
  * ```
  */
 export async function loggedAction(
   log: EventLog,
-  event: string,
-  fields: Record<string, LogValue>,
+  [event, fields]: [event: string, fields: Record<string, LogValue>],
   action: () => Promise<void>,
 ): Promise<void> {
   const started = performance.now();

@@ -37,7 +37,7 @@ export function cdup(session: Session, _argument: string): Promise<HandlerReply>
 /** MKD: creates a directory and answers with its quoted path. */
 export async function mkd(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
-  await loggedAction(session, "mkdir", { path: target }, () => session.fs.mkdir(target));
+  await loggedAction(session, ["mkdir", { path: target }], () => session.fs.mkdir(target));
   return { code: ReplyCode.PathCreated, text: `${quotePath(target)} created.` };
 }
 
@@ -45,8 +45,8 @@ export async function mkd(session: Session, argument: string): Promise<HandlerRe
 export async function rmd(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
   if (target === "/") throw new FtpError(ReplyCode.FileUnavailable, "Cannot remove the root.");
-  await checkPreHooks(session.context.hooks, "pre-delete", session, "RMD", target);
-  await loggedAction(session, "rmdir", { path: target }, () => session.fs.rmdir(target));
+  await checkPreHooks(session, { kind: "pre-delete", verb: "RMD", path: target });
+  await loggedAction(session, ["rmdir", { path: target }], () => session.fs.rmdir(target));
   if (session.cwd === target || session.cwd.startsWith(target + "/")) session.cwd = "/";
   return { code: ReplyCode.FileActionOk, text: "Directory removed." };
 }

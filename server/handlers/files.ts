@@ -21,8 +21,8 @@ import { loggedAction } from "../logged_action.ts";
 export async function dele(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
   refuseUploadTemp(target);
-  await checkPreHooks(session.context.hooks, "pre-delete", session, "DELE", target);
-  await loggedAction(session, "delete", { path: target }, () => session.fs.remove(target));
+  await checkPreHooks(session, { kind: "pre-delete", verb: "DELE", path: target });
+  await loggedAction(session, ["delete", { path: target }], () => session.fs.remove(target));
   return { code: ReplyCode.FileActionOk, text: "File deleted." };
 }
 
@@ -42,8 +42,7 @@ export async function rnto(session: Session, argument: string): Promise<HandlerR
   refuseUploadTemp(target);
   await loggedAction(
     session,
-    "rename",
-    { from: source, to: target },
+    ["rename", { from: source, to: target }],
     () => session.fs.rename(source, target),
   );
   return { code: ReplyCode.FileActionOk, text: "Rename successful." };

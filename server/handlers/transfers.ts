@@ -228,7 +228,7 @@ async function upload(
 ): Promise<void> {
   const { verb, path } = options;
   await checkUploadTarget(session, path);
-  await checkPreHooks(session.context.hooks, "pre-upload", session, verb, path);
+  await checkPreHooks(session, { kind: "pre-upload", verb, path });
   const conn = await openData(session, signal, options.preliminary);
   const started = performance.now();
   let bytes = 0;

@@ -31,6 +31,16 @@ export interface HookSession {
   readonly peerPort: number;
 }
 
+/** A pre-hook check: what is about to happen. */
+export interface PreHookRequest {
+  /** Which pre-hooks run. */
+  readonly kind: PreEventName;
+  /** The FTP command asking (STOR, APPE, STOU, DELE, RMD). */
+  readonly verb: string;
+  /** The virtual path it acts on. */
+  readonly path: string;
+}
+
 /** One background run waiting for its turn. */
 interface Job {
   readonly hook: HookConfig;
@@ -63,7 +73,7 @@ export function hookLabel(hook: HookConfig): string {
  * ```ts
  * const hooks = new HookRunner(settings, { root: server.root, logger });
  * server.events.on(hooks.listener);
- * const refusal = await hooks.check("pre-upload", session, "STOR", "/in/report.pdf");
+ * const refusal = await hooks.check(session, { kind: "pre-upload", verb: "STOR", path: "/in/a.pdf" });
  * ```
  */
 export class HookRunner {
@@ -184,17 +194,13 @@ export class HookRunner {
   }
 
   /**
-   * Runs the `kind` pre-hooks for `path` in order, each to its end or
+   * Runs the request's pre-hooks in order, each to its end or
    * timeout, and resolves with the refusal's reply text (the hook's first
    * output line, or a default) at the first that does not succeed, or
    * undefined when every one allows it (or none is configured).
    */
-  async check(
-    kind: PreEventName,
-    session: HookSession,
-    verb: string,
-    path: string,
-  ): Promise<string | undefined> {
+  async check(session: HookSession, request: PreHookRequest): Promise<string | undefined> {
+    const { kind, verb, path } = request;
     const hooks = this.#byEvent.get(kind);
     if (!hooks) return undefined;
     const event: HookEvent = {

@@ -6,27 +6,30 @@
 
 import { ReplyCode } from "../../protocol/reply.ts";
 import { FtpError } from "../ftp_error.ts";
-import type { PreEventName } from "./hook_config.ts";
-import type { HookRunner, HookSession } from "./hook_runner.ts";
+import type { HookRunner, HookSession, PreHookRequest } from "./hook_runner.ts";
+
+/** A session as the pre-hook check needs it: who asks, and the server's hooks. */
+export interface PreHookSession extends HookSession {
+  /** The server context, with its hooks when any are configured. */
+  readonly context: { readonly hooks?: HookRunner };
+}
 
 /**
- * Runs the `kind` pre-hooks (if any are configured) before `verb` acts on
- * `path`, and throws a 550 {@linkcode FtpError} with the hook's text when
- * one refuses.
+ * Runs the request's pre-hooks (if any are configured) before its verb acts
+ * on its path, and throws a 550 {@linkcode FtpError} with the hook's text
+ * when one refuses.
  *
  * @example
  * ```ts
- * await checkPreHooks(session.context.hooks, "pre-delete", session, "DELE", target);
+ * await checkPreHooks(session, { kind: "pre-delete", verb: "DELE", path: target });
  * ```
  */
 export async function checkPreHooks(
-  hooks: HookRunner | undefined,
-  kind: PreEventName,
-  session: HookSession,
-  verb: string,
-  path: string,
+  session: PreHookSession,
+  request: PreHookRequest,
 ): Promise<void> {
-  if (!hooks?.has(kind)) return;
-  const refusal = await hooks.check(kind, session, verb, path);
+  const hooks = session.context.hooks;
+  if (!hooks?.has(request.kind)) return;
+  const refusal = await hooks.check(session, request);
   if (refusal !== undefined) throw new FtpError(ReplyCode.FileUnavailable, refusal);
 }
