@@ -8,10 +8,12 @@
 import * as net from "node:net";
 import * as path from "node:path";
 import { Authenticator } from "./auth/authenticator.ts";
+import type { UserStore } from "./auth/user_store.ts";
 import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger } from "./log.ts";
-import { ConnectionLimits, LoginThrottle } from "./limits.ts";
+import { ConnectionLimits } from "./limits.ts";
+import { LoginThrottle } from "./auth/login_throttle.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
@@ -49,6 +51,12 @@ export interface CloseOptions {
 export interface StartOptions {
   /** Where log lines go. */
   logger?: Logger;
+  /**
+   * Where users are looked up; the server closes it when it closes.
+   *
+   * @default {undefined} (the credentials file of the config)
+   */
+  userStore?: UserStore;
 }
 
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
@@ -100,6 +108,7 @@ export class FtpServer {
   readonly #logger: Logger;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   #closing: Promise<void> | undefined;
+  #users: UserStore | undefined;
   #cutGrace: (() => void) | undefined;
 
   private constructor(
@@ -131,11 +140,11 @@ export class FtpServer {
       );
     }
     let authenticator: Authenticator;
+    const anonymous = config.anonymous ? { anonymous: { home: "/" } } : {};
     try {
-      authenticator = await Authenticator.fromFile(
-        config.credentials,
-        config.anonymous ? { anonymous: { home: "/" } } : {},
-      );
+      authenticator = options.userStore
+        ? new Authenticator(options.userStore, anonymous)
+        : await Authenticator.fromFile(config.credentials, anonymous);
     } catch (error) {
       throw new StartupError(
         `Cannot load credentials: ${(error as Error).message}`,
@@ -184,6 +193,7 @@ export class FtpServer {
       ...(secureContext ? { secureContext } : {}),
     };
     server.#limits = new ConnectionLimits(config);
+    server.#users = authenticator.store;
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
     const ports: [number, boolean][] = [[config.port, false]];
@@ -313,6 +323,7 @@ export class FtpServer {
     );
     await Promise.all([...this.#running]);
     await Promise.all(stopped);
+    await this.#users?.close();
     this.#logger.flush();
   }
 }

@@ -21,7 +21,7 @@ import type { PassiveListener } from "./data/passive_listener.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage/storage.ts";
-import type { LoginThrottle } from "./limits.ts";
+import type { LoginThrottle } from "./auth/login_throttle.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 import { startServerTls, TicketBook } from "./tls/tls_context.ts";
 

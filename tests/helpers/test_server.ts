@@ -9,7 +9,7 @@ import {
   formatCredentials,
   hashPassword,
   type UserRecord,
-} from "../../server/auth/authenticator.ts";
+} from "../../server/auth/mod.ts";
 import { DEFAULT_CONFIG, type ServerConfig } from "../../server/config.ts";
 import { Logger } from "../../server/log.ts";
 import { FtpServer } from "../../server/server.ts";
