@@ -122,8 +122,8 @@ export class Authenticator {
    *
    * @example
    * ```ts
-   * const user = await auth.authenticate("demo", "demo");
-   * if (user === null) reply(530, "Login incorrect");
+   * const auth = new Authenticator([]);
+   * await auth.authenticate("demo", "demo"); // null: no such user
    * ```
    */
   async authenticate(name: string, password: string): Promise<UserRecord | null> {

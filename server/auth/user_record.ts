@@ -71,8 +71,7 @@ export function normalizeHome(home: string): string {
  *
  * @example
  * ```ts
- * checkUserName("alice"); // ok
- * checkUserName("FTP"); // throws: reserved for anonymous login
+ * checkUserName("alice"); // ok; "FTP" would throw (reserved for anonymous login)
  * ```
  */
 export function checkUserName(name: string): void {
@@ -96,7 +95,9 @@ export function checkUserName(name: string): void {
  *
  * @example
  * ```ts
- * checkUser({ name: "a", passwordHash: "plain", home: "/", permissions: "" }); // throws
+ * import { hashPassword } from "./password_hash.ts";
+ * const passwordHash = await hashPassword("pw", { cost: 1024 });
+ * checkUser({ name: "a", passwordHash, home: "a/", permissions: "rle" }).home; // "/a"
  * ```
  */
 export function checkUser(user: UserRecord): UserRecord {

@@ -47,7 +47,7 @@ export interface UserStore {
  *
  * @example
  * ```ts
- * throw new UserExistsError("alice");
+ * new UserExistsError("alice").message; // 'User "alice" already exists'
  * ```
  */
 export class UserExistsError extends Error {
@@ -63,7 +63,7 @@ export class UserExistsError extends Error {
  *
  * @example
  * ```ts
- * throw new UserNotFoundError("alice");
+ * new UserNotFoundError("alice").message; // 'User "alice" does not exist'
  * ```
  */
 export class UserNotFoundError extends Error {

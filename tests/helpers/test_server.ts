@@ -5,11 +5,7 @@
  * @module
  */
 
-import {
-  formatCredentials,
-  hashPassword,
-  type UserRecord,
-} from "../../server/auth/mod.ts";
+import { formatCredentials, hashPassword, type UserRecord } from "../../server/auth/mod.ts";
 import { DEFAULT_CONFIG, type ServerConfig } from "../../server/config.ts";
 import { Logger } from "../../server/log.ts";
 import { FtpServer } from "../../server/server.ts";
