@@ -57,6 +57,13 @@ export interface StartOptions {
    * @default {undefined} (the credentials file of the config)
    */
   userStore?: UserStore;
+  /**
+   * Opens the storage for a user's home (a virtual path under the served
+   * root); tests pass an in-memory one.
+   *
+   * @default {undefined} (the jailed disk under the config's root)
+   */
+  openStorage?: (home: string) => Promise<Storage>;
 }
 
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
@@ -188,7 +195,8 @@ export class FtpServer {
       config,
       authenticator,
       log: logger,
-      openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
+      openStorage: options.openStorage ??
+        ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
       ...(secureContext ? { secureContext } : {}),
     };

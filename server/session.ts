@@ -10,7 +10,12 @@
 import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
 import { CommandLineReader, type LineEvent, parseCommand } from "../protocol/command.ts";
-import { formatReply, ReplyCode } from "../protocol/reply.ts";
+import {
+  formatReply,
+  formatReplyContinuation,
+  formatReplyOpening,
+  ReplyCode,
+} from "../protocol/reply.ts";
 import { ReplyExchange, SessionSequence } from "../protocol/sequence.ts";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
 import { MLST_FACTS } from "../protocol/listing.ts";
@@ -225,10 +230,8 @@ export class Session {
    * memory whole. The caller's handler then returns the final line.
    */
   async sendLines(code: number, first: string, batches: AsyncIterable<string[]>): Promise<void> {
-    await this.#write(`${code}-${first}\r\n`);
-    for await (const lines of batches) {
-      await this.#write(lines.map((line) => ` ${line.replace(/[\r\n\0]/g, " ")}\r\n`).join(""));
-    }
+    await this.#write(formatReplyOpening(code, first));
+    for await (const lines of batches) await this.#write(formatReplyContinuation(lines));
   }
 
   /** Starts the session: greets the client, then reads and runs commands until QUIT or close. */
