@@ -132,6 +132,8 @@ export class Session {
   #transfer: RunningTransfer | undefined;
   #transferExchange: ReplyExchange | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True while a command is being handled: the idle clock stands still. */
+  #busy = false;
   #afterReply: (() => void)[] = [];
   /** When the last command came or the last transfer ended ({@linkcode performance.now}). */
   #lastActivity = 0;
@@ -254,6 +256,11 @@ export class Session {
         const event = await this.#next();
         if (!event) break;
         this.#touch();
+        if (event.kind === "runaway") {
+          this.log("runaway-line", { discarded: event.discarded });
+          await this.shutdown("Command line too long; closing control connection.");
+          break;
+        }
         if (event.kind === "overlong") {
           await this.#reply(
             new ReplyExchange("?"),
@@ -274,7 +281,15 @@ export class Session {
           await this.#reply(new ReplyExchange("?"), code, text);
           continue;
         }
-        await this.#dispatch(parsed.command.verb, parsed.command.argument);
+        // The idle timer does not count time the server spends on its reply (a login
+        // throttle delays a failed PASS by up to 8 s): see #armIdle.
+        this.#busy = true;
+        try {
+          await this.#dispatch(parsed.command.verb, parsed.command.argument);
+        } finally {
+          this.#busy = false;
+          this.#touch();
+        }
       }
     } catch (error) {
       this.log("error", { message: String((error as Error)?.message ?? error) });
@@ -510,7 +525,7 @@ export class Session {
       if (this.#ended) return;
       const left = this.#lastActivity + this.context.config.idleTimeoutMs - performance.now();
       if (left >= 1) return this.#armIdle(Math.ceil(left));
-      if (this.#transfer) return this.#touch();
+      if (this.#transfer || this.#busy) return this.#touch();
       this.log("idle-timeout");
       this.shutdown("Idle timeout; closing control connection.");
     }, ms);
