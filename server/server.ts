@@ -14,6 +14,7 @@ import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger } from "./log.ts";
 import { ConnectionLimits } from "./limits.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
+import { PassivePortPool } from "./data/passive_port_pool.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
@@ -115,6 +116,8 @@ export class FtpServer {
   readonly #logger: Logger;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   #closing: Promise<void> | undefined;
+  /** Sessions started so far: each session's number in the log. */
+  #sessionCount = 0;
   #users: UserStore | undefined;
   #cutGrace: (() => void) | undefined;
 
@@ -198,6 +201,7 @@ export class FtpServer {
       openStorage: options.openStorage ??
         ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
+      passivePorts: new PassivePortPool(config.pasvPorts),
       ...(secureContext ? { secureContext } : {}),
     };
     server.#limits = new ConnectionLimits(config);
@@ -263,7 +267,7 @@ export class FtpServer {
       setTimeout(() => socket.destroy(), 1000).unref?.();
       return;
     }
-    const session = new Session(socket, context, { implicitTls });
+    const session = new Session(socket, context, { implicitTls, id: ++this.#sessionCount });
     this.#sessions.add(session);
     const running = session.run().finally(() => {
       this.#limits.release(address);

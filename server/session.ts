@@ -23,6 +23,9 @@ import type { Authenticator } from "./auth/authenticator.ts";
 import type { ServerConfig } from "./config.ts";
 import type { DataChannel } from "./data/data_channel.ts";
 import type { PassiveListener } from "./data/passive_listener.ts";
+import type { PassivePortPool } from "./data/passive_port_pool.ts";
+import { ControlPeer } from "./data/control_peer.ts";
+import { comparableAddress } from "../protocol/address.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage/storage.ts";
@@ -39,6 +42,8 @@ export interface ServerContext {
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */
   readonly loginThrottle: LoginThrottle;
+  /** The server's passive ports, for clear and TLS data channels. */
+  readonly passivePorts: PassivePortPool;
   /** The TLS certificate and key, when FTPS is configured. */
   readonly secureContext?: SecureContext;
 }
@@ -47,6 +52,11 @@ export interface ServerContext {
 export interface SessionOptions {
   /** Implicit FTPS: the control connection is TLS from the first byte. */
   implicitTls?: boolean;
+  /**
+   * The number naming the session in the log, given by its server.
+   * @default {0}
+   */
+  id?: number;
 }
 
 /** A running transfer: how to stop it and when it is over. */
@@ -71,15 +81,13 @@ function asciiText(bytes: Uint8Array): string | undefined {
   return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
-let nextSessionId = 1;
-
 /**
  * The state of one control connection and its command loop. Handlers read
  * and change the public fields; only the session writes to the socket.
  */
 export class Session {
-  /** A number naming this session in the log. */
-  readonly id: number = nextSessionId++;
+  /** A number naming this session in the log (counted per server). */
+  readonly id: number;
   /** The shared server context. */
   readonly context: ServerContext;
   /** The client's address (IPv4-mapped prefix kept as the socket reports it). */
@@ -88,6 +96,10 @@ export class Session {
   readonly peerPort: number;
   /** The server address the client connected to. */
   readonly localAddress: string;
+  /** The client as data connections are checked against (see `data/control_peer.ts`). */
+  readonly peer: ControlPeer;
+  /** The server address the client connected to, in compared form, and its family. */
+  readonly local: { readonly comparable: string; readonly family: 4 | 6 };
   /** Login, RNFR and REST sequencing. */
   readonly sequence: SessionSequence = new SessionSequence();
   /** The virtual working directory. */
@@ -148,10 +160,14 @@ export class Session {
     this.#raw = socket;
     this.#socket = socket;
     this.#implicitTls = options.implicitTls ?? false;
+    this.id = options.id ?? 0;
     this.context = context;
     this.peerAddress = socket.remoteAddress ?? "";
     this.peerPort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? "";
+    this.peer = new ControlPeer(this.peerAddress);
+    const local = comparableAddress(this.localAddress);
+    this.local = { comparable: local, family: local.includes(":") ? 6 : 4 };
     this.#peer = `${this.peerAddress}:${this.peerPort}`;
     this.#reader = new CommandLineReader({ maxLineLength: context.config.maxLineLength });
     socket.setNoDelay(true);
