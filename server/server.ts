@@ -11,7 +11,8 @@ import { Authenticator } from "./auth/authenticator.ts";
 import type { UserStore } from "./auth/user_store.ts";
 import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./storage/local_storage.ts";
-import { Logger } from "./log.ts";
+import { Logger, type LogValue } from "./log.ts";
+import { ServerEvents } from "./events.ts";
 import { ConnectionLimits } from "./limits.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { PassivePortPool } from "./data/passive_port_pool.ts";
@@ -65,6 +66,8 @@ export interface StartOptions {
    * @default {undefined} (the jailed disk under the config's root)
    */
   openStorage?: (home: string) => Promise<Storage>;
+  /** The observers of the server's events (see {@linkcode FtpServer.events}); a new set when absent. */
+  events?: ServerEvents;
 }
 
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
@@ -114,6 +117,8 @@ export class FtpServer {
   readonly #sessions = new Set<Session>();
   readonly #running = new Set<Promise<void>>();
   readonly #logger: Logger;
+  /** The server's events, as logged: register metrics, transfer logs and hooks here. */
+  readonly events: ServerEvents;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   #closing: Promise<void> | undefined;
   /** Sessions started so far: each session's number in the log. */
@@ -126,11 +131,19 @@ export class FtpServer {
     addresses: ListenAddress[],
     root: string,
     logger: Logger,
+    events: ServerEvents,
   ) {
     this.#listeners = listeners;
     this.addresses = addresses;
     this.root = root;
     this.#logger = logger;
+    this.events = events;
+  }
+
+  /** Logs a server event and hands it to the event observers. */
+  #event(name: string, fields: Record<string, LogValue>): void {
+    this.#logger.info(name, fields);
+    this.events.emit(name, fields);
   }
 
   /** The number of open control connections. */
@@ -193,11 +206,13 @@ export class FtpServer {
         throw error;
       }
     }
-    const server = new FtpServer([], [], root, logger);
+    const events = options.events ?? new ServerEvents();
+    const server = new FtpServer([], [], root, logger, events);
     const context: ServerContext = {
       config,
       authenticator,
       log: logger,
+      events,
       openStorage: options.openStorage ??
         ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
@@ -250,7 +265,7 @@ export class FtpServer {
         listener.off("error", reject);
         listener.on(
           "error",
-          (error) => this.#logger.info("listener-error", { message: error.message }),
+          (error) => this.#event("listener-error", { message: error.message }),
         );
         resolve(listener);
       });
@@ -261,7 +276,7 @@ export class FtpServer {
     const address = comparableAddress(socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
-      this.#logger.info("refused", { peer: address, reason: refusal });
+      this.#event("refused", { peer: address, reason: refusal });
       socket.on("error", () => {});
       socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
       setTimeout(() => socket.destroy(), 1000).unref?.();
@@ -313,7 +328,7 @@ export class FtpServer {
     );
     this.#listeners.length = 0;
     if (this.#sessions.size > 0) {
-      this.#logger.info("shutdown", { sessions: this.#sessions.size, graceMs });
+      this.#event("shutdown", { sessions: this.#sessions.size, graceMs });
     }
     for (const session of this.#sessions) session.drain();
     if (graceMs > 0 && this.#running.size > 0) {

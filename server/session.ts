@@ -27,6 +27,7 @@ import type { PassivePortPool } from "./data/passive_port_pool.ts";
 import { ControlPeer } from "./data/control_peer.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
+import type { ServerEvents } from "./events.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage/storage.ts";
 import type { LoginThrottle } from "./auth/login_throttle.ts";
@@ -38,6 +39,8 @@ export interface ServerContext {
   readonly config: ServerConfig;
   readonly authenticator: Authenticator;
   readonly log: Logger;
+  /** Observers of the events the log shows (metrics, transfer logs, hooks). */
+  readonly events?: ServerEvents;
   /** Opens the jailed storage for a home directory (virtual, relative to the served root). */
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */
@@ -200,12 +203,9 @@ export class Session {
 
   /** Logs an event with the session's identity. */
   log(event: string, fields: Record<string, LogValue> = {}): void {
-    this.context.log.info(event, {
-      session: this.id,
-      peer: this.#peer,
-      user: this.sequence.user,
-      ...fields,
-    });
+    const record = { session: this.id, peer: this.#peer, user: this.sequence.user, ...fields };
+    this.context.log.info(event, record);
+    this.context.events?.emit(event, record);
   }
 
   /**

@@ -8,12 +8,12 @@
  * @module
  */
 
-import { ClientError, ExitCode } from "./errors.ts";
-import { findCommand } from "./shell_commands.ts";
-import { shellCompleter } from "./shell_completion.ts";
-import { type LineSource, streamLineSource, terminalLineSource } from "./shell_input.ts";
-import { describeError, ShellSession } from "./shell_session.ts";
-import { splitWords } from "./shell_words.ts";
+import { ClientError, ExitCode } from "../errors.ts";
+import { findCommand } from "./commands.ts";
+import { shellCompleter } from "./completion.ts";
+import { type LineSource, streamLineSource, terminalLineSource } from "./input.ts";
+import { describeError, ShellSession } from "./session.ts";
+import { splitWords } from "./words.ts";
 
 /** Options for {@linkcode runShell}. */
 export interface ShellOptions {

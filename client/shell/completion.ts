@@ -6,9 +6,9 @@
  * @module
  */
 
-import { commandNames, findCommand } from "./shell_commands.ts";
-import type { ShellSession } from "./shell_session.ts";
-import { quoteWord } from "./shell_words.ts";
+import { commandNames, findCommand } from "./commands.ts";
+import type { ShellSession } from "./session.ts";
+import { quoteWord } from "./words.ts";
 
 /** The word being typed: everything after the last unescaped space. */
 function currentWord(line: string): { before: string; word: string } {

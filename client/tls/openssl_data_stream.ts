@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { DataStream } from "../transport/data_stream.ts";
+import type { DataStream } from "../../transport/data_stream.ts";
 import { CLOSED, NEED_MORE, TlsEngine } from "./openssl_engine.ts";
 import type { OpenSslSymbols } from "./openssl.ts";
 import type { TlsSettings } from "./tls.ts";

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { runShell } from "../../client/shell.ts";
-import { shellCompleter } from "../../client/shell_completion.ts";
-import { streamLineSource } from "../../client/shell_input.ts";
-import { ShellSession } from "../../client/shell_session.ts";
-import { globToRegExp, splitWords } from "../../client/shell_words.ts";
+import { runShell } from "../../../client/shell/shell.ts";
+import { shellCompleter } from "../../../client/shell/completion.ts";
+import { streamLineSource } from "../../../client/shell/input.ts";
+import { ShellSession } from "../../../client/shell/session.ts";
+import { globToRegExp, splitWords } from "../../../client/shell/words.ts";
 import {
   startTestServer,
   type TestServer,
   type TestServerOptions,
-} from "../helpers/test_server.ts";
+} from "../../helpers/test_server.ts";
 
 const encoder = new TextEncoder();
 
@@ -521,7 +521,7 @@ Deno.test({
       await Deno.writeTextFile(`${f.server.root}/hello-world.txt`, "hi\n");
       await Deno.writeTextFile(`${f.server.root}/other.bin`, "x");
       const driver = `${f.local}/driver.ts`;
-      const shellModule = new URL("../../client/shell.ts", import.meta.url).href;
+      const shellModule = new URL("../../../client/shell/shell.ts", import.meta.url).href;
       await Deno.writeTextFile(
         driver,
         `import { runShell } from ${JSON.stringify(shellModule)};\n` +

@@ -7,16 +7,16 @@
  */
 
 import * as net from "node:net";
-import { formatCommand } from "../protocol/command.ts";
-import { type Reply, ReplyFormatError, ReplyParser } from "../protocol/reply.ts";
-import { ReplyExchange, ReplySequenceError } from "../protocol/sequence.ts";
-import { ClientError, ExitCode } from "./errors.ts";
+import { formatCommand } from "../../protocol/command.ts";
+import { type Reply, ReplyFormatError, ReplyParser } from "../../protocol/reply.ts";
+import { ReplyExchange, ReplySequenceError } from "../../protocol/sequence.ts";
+import { ClientError, ExitCode } from "../errors.ts";
 import {
   clientHandshake,
   type ClientTlsSocket,
   connectClientTls,
   type TlsSettings,
-} from "./tls.ts";
+} from "../tls/tls.ts";
 
 /** Options for {@linkcode ControlConnection.connect}. */
 export interface ControlOptions {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { chooseType, looksLikeText } from "../../client/local_transfer.ts";
-import { downloadFile } from "../../client/local_transfer.ts";
-import { FtpClient } from "../../client/ftp_client.ts";
-import { FtpReplyError } from "../../client/errors.ts";
-import { startTestServer } from "../helpers/test_server.ts";
+import { chooseType, looksLikeText } from "../../../client/transfer/local_transfer.ts";
+import { downloadFile } from "../../../client/transfer/local_transfer.ts";
+import { FtpClient } from "../../../client/ftp_client.ts";
+import { FtpReplyError } from "../../../client/errors.ts";
+import { startTestServer } from "../../helpers/test_server.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { isSafeEntryName, planMirror, type Tree, type TreeEntry } from "../../client/mirror.ts";
+import {
+  isSafeEntryName,
+  planMirror,
+  type Tree,
+  type TreeEntry,
+} from "../../../client/transfer/mirror.ts";
 
 const t0 = new Date("2024-05-01T10:00:00Z");
 const later = new Date("2024-05-01T10:00:05Z");

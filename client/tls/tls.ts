@@ -11,7 +11,7 @@
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { ClientError, ExitCode } from "./errors.ts";
+import { ClientError, ExitCode } from "../errors.ts";
 import { loadOpenSsl } from "./openssl.ts";
 import { OpenSslSocket } from "./openssl_socket.ts";
 

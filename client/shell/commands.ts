@@ -7,10 +7,10 @@
  * @module
  */
 
-import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
-import { credentialEnvironment, parseFtpUrl, resolveCredentials } from "./url.ts";
-import { homeDir, type ShellSession, type ShellTlsMode } from "./shell_session.ts";
-import { getFile, getMatching, putFile, putMatching } from "./shell_transfers.ts";
+import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
+import { credentialEnvironment, parseFtpUrl, resolveCredentials } from "../url.ts";
+import { homeDir, type ShellSession, type ShellTlsMode } from "./session.ts";
+import { getFile, getMatching, putFile, putMatching } from "./transfers.ts";
 
 /** What a command needs before it can run. */
 export type Requirement = "nothing" | "connection" | "login";

@@ -8,7 +8,7 @@
 
 import * as path from "node:path";
 import * as posix from "node:path/posix";
-import { ClientError, ExitCode } from "./errors.ts";
+import { ClientError, ExitCode } from "../errors.ts";
 import {
   chooseType,
   downloadFile,
@@ -16,9 +16,9 @@ import {
   type FileTransferResult,
   looksLikeText,
   uploadFile,
-} from "./local_transfer.ts";
-import { describeError, type ShellSession } from "./shell_session.ts";
-import { globToRegExp, hasGlob } from "./shell_words.ts";
+} from "../transfer/local_transfer.ts";
+import { describeError, type ShellSession } from "./session.ts";
+import { globToRegExp, hasGlob } from "./words.ts";
 
 const ANSWERS: Record<string, ExistingPolicy> = {
   o: "overwrite",

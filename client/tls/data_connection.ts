@@ -16,8 +16,8 @@
  */
 
 import { Duplex } from "node:stream";
-import { type DataStream, TlsDataStream, type TlsFlow } from "../transport/data_stream.ts";
-import { ClientError, ExitCode } from "./errors.ts";
+import { type DataStream, TlsDataStream, type TlsFlow } from "../../transport/data_stream.ts";
+import { ClientError, ExitCode } from "../errors.ts";
 import { loadOpenSsl } from "./openssl.ts";
 import { OpenSslDataStream } from "./openssl_data_stream.ts";
 import { OpenSslSocket } from "./openssl_socket.ts";

@@ -10,10 +10,10 @@
 
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { loadOpenSsl } from "../../client/openssl.ts";
-import { OpenSslDataStream } from "../../client/openssl_data_stream.ts";
-import { OpenSslSocket } from "../../client/openssl_socket.ts";
-import type { TlsSettings } from "../../client/tls.ts";
+import { loadOpenSsl } from "../../../client/tls/openssl.ts";
+import { OpenSslDataStream } from "../../../client/tls/openssl_data_stream.ts";
+import { OpenSslSocket } from "../../../client/tls/openssl_socket.ts";
+import type { TlsSettings } from "../../../client/tls/tls.ts";
 
 const settings: TlsSettings = { mode: "explicit" };
 

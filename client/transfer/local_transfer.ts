@@ -8,8 +8,8 @@
 
 import * as posix from "node:path/posix";
 import * as path from "node:path";
-import { ClientError, ExitCode } from "./errors.ts";
-import type { FtpClient } from "./ftp_client.ts";
+import { ClientError, ExitCode } from "../errors.ts";
+import type { FtpClient } from "../ftp_client.ts";
 
 /** What to do when the destination already exists. */
 export type ExistingPolicy = "fail" | "overwrite" | "skip" | "rename" | "continue";

@@ -4,7 +4,7 @@ import {
   formatDuration,
   formatProgressLine,
   ProgressBar,
-} from "../../client/progress.ts";
+} from "../../../client/transfer/progress.ts";
 
 Deno.test("formatBytes() uses binary units", () => {
   assert.equal(formatBytes(0), "0 B");

@@ -9,13 +9,13 @@
 
 import * as path from "node:path";
 import * as posix from "node:path/posix";
-import { formatMlsxTime } from "../protocol/listing.ts";
-import type { ClientContext } from "./context.ts";
-import { ClientError, ExitCode } from "./errors.ts";
-import type { FtpClient } from "./ftp_client.ts";
+import { formatMlsxTime } from "../../protocol/listing.ts";
+import type { ClientContext } from "../context.ts";
+import { ClientError, ExitCode } from "../errors.ts";
+import type { FtpClient } from "../ftp_client.ts";
 import { downloadFile, uploadFile } from "./local_transfer.ts";
-import { makeRemoteDirectory } from "./commands/remote_fs.ts";
-import type { FtpUrl } from "./url.ts";
+import { makeRemoteDirectory } from "../commands/remote_fs.ts";
+import type { FtpUrl } from "../url.ts";
 
 /** One file or directory of a tree. */
 export interface TreeEntry {

@@ -9,12 +9,12 @@
 
 import * as path from "node:path";
 import * as posix from "node:path/posix";
-import { ControlConnection } from "./control_connection.ts";
-import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
-import { FtpClient, type RemoteEntry } from "./ftp_client.ts";
-import type { ExistingPolicy, TypeChoice } from "./local_transfer.ts";
-import type { LineSource } from "./shell_input.ts";
-import { authRefused, type TlsSettings } from "./tls.ts";
+import { ControlConnection } from "../connection/control_connection.ts";
+import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
+import { FtpClient, type RemoteEntry } from "../ftp_client.ts";
+import type { ExistingPolicy, TypeChoice } from "../transfer/local_transfer.ts";
+import type { LineSource } from "./input.ts";
+import { authRefused, type TlsSettings } from "../tls/tls.ts";
 
 /** What to do about an existing destination: a fixed policy, or ask on a terminal. */
 export type ExistingSetting = ExistingPolicy | "ask";
