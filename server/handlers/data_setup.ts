@@ -6,7 +6,6 @@
  * @module
  */
 
-import { isIPv6 } from "node:net";
 import {
   formatEpsvReplyText,
   formatPasvReplyText,
@@ -16,7 +15,6 @@ import {
   parsePortArgument,
   UnsupportedProtocolError,
 } from "../../protocol/address.ts";
-import { comparableAddress } from "../../protocol/address.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { ActiveChannel } from "../data/data_channel.ts";

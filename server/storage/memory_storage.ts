@@ -203,12 +203,12 @@ export class MemoryStorage implements Storage {
       this.#used -= file.size - keep;
       file.size = keep;
       let position = keep;
-      const storage = this;
+      const grow = (bytes: number) => this.#grow(bytes);
       return {
         write(data: Uint8Array): Promise<void> {
           return _settle(() => {
             const end = position + data.length;
-            if (end > file.size) storage.#grow(end - file.size);
+            if (end > file.size) grow(end - file.size);
             if (end > file.data.length) {
               const bigger = new Uint8Array(Math.max(end, file.data.length * 2));
               bigger.set(file.data.subarray(0, file.size));
