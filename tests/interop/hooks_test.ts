@@ -78,9 +78,9 @@ async function ftplib(
   }
 }
 
-/** Waits until `check` holds, polling; fails with `what` after 20 s. */
+/** Waits until `check` holds, polling; fails with `what` after 90 s (a loaded machine starts python slowly). */
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 90_000;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -89,7 +89,9 @@ async function until(check: () => boolean | Promise<boolean>, what: string): Pro
 
 async function records(file: string): Promise<Record<string, unknown>[]> {
   const text = await Deno.readTextFile(file).catch(() => "");
-  return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+  // Only whole lines: a hook may be writing its line right now.
+  const lines = text.split("\n").slice(0, -1);
+  return lines.filter((line) => line !== "").map((line) => JSON.parse(line));
 }
 
 function runs(server: TestServer, event: string, result: HookResult): number {
