@@ -187,7 +187,7 @@ export function defineClientCommands(client: Command): Command {
       }
       const [{ runShell }, { readCaFile }] = await Promise.all([
         import("./shell/shell.ts"),
-        import("./tls/tls.ts"),
+        import("./tls/settings.ts"),
       ]);
       const ca = options.caFile === undefined ? undefined : await readCaFile(options.caFile);
       const encoder = new TextEncoder();

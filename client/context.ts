@@ -11,7 +11,7 @@ import { ClientError, ExitCode } from "./errors.ts";
 import { FtpClient } from "./ftp_client.ts";
 import type { ExistingPolicy, TypeChoice } from "./transfer/local_transfer.ts";
 import { ProgressBar } from "./transfer/progress.ts";
-import { readCaFile, type TlsSettings } from "./tls/tls.ts";
+import { readCaFile, type TlsSettings } from "./tls/settings.ts";
 import {
   credentialEnvironment,
   type Credentials,

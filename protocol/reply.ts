@@ -32,6 +32,8 @@ export const ReplyCode = {
   NeedAccount: 332,
   PendingFurtherInfo: 350,
   ServiceUnavailable: 421,
+  /** RFC 2228: the server needs a security resource it does not have. */
+  SecurityResourceUnavailable: 431,
   CannotOpenData: 425,
   TransferAborted: 426,
   FileBusy: 450,
@@ -94,6 +96,20 @@ export function replyKind(code: number): ReplyKind {
     default:
       throw new RangeError(`Invalid reply code ${code}`);
   }
+}
+
+/**
+ * Whether a reply refuses the command: a transient (4xx) or permanent (5xx)
+ * negative completion (RFC 959 §4.2.1).
+ *
+ * @example
+ * ```ts
+ * isNegativeReply(550); // true
+ * ```
+ */
+export function isNegativeReply(code: number): boolean {
+  const kind = replyKind(code);
+  return kind === "transient" || kind === "permanent";
 }
 
 /**

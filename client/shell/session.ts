@@ -14,7 +14,7 @@ import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
 import { FtpClient, type RemoteEntry } from "../ftp_client.ts";
 import type { ExistingPolicy, TypeChoice } from "../transfer/local_transfer.ts";
 import type { LineSource } from "./input.ts";
-import { authRefused, type TlsSettings } from "../tls/tls.ts";
+import { authRefused, type TlsSettings } from "../tls/settings.ts";
 
 /** What to do about an existing destination: a fixed policy, or ask on a terminal. */
 export type ExistingSetting = ExistingPolicy | "ask";
