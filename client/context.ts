@@ -9,7 +9,8 @@
 import { HiddenInputCancelledError, readHiddenLine } from "../cli/hidden_input.ts";
 import { ClientError, ExitCode } from "./errors.ts";
 import { FtpClient } from "./ftp_client.ts";
-import type { ExistingPolicy, TypeChoice } from "./transfer/local_transfer.ts";
+import type { TypeChoice } from "./transfer/local_transfer.ts";
+import type { ExistingPolicy } from "./transfer/overwrite.ts";
 import { ProgressBar } from "./transfer/progress.ts";
 import { readCaFile, type TlsSettings } from "./tls/settings.ts";
 import {

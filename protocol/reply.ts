@@ -259,3 +259,19 @@ export class ReplyParser {
 export function replyText(reply: Reply): string {
   return reply.lines.join("\n");
 }
+
+/**
+ * A parsed reply's lines as they are shown to a user (`-v`, `quote`, the
+ * shell): `213-first`, middle lines as sent, `213 last`.
+ *
+ * @example
+ * ```ts
+ * formatReplyLines({ code: 213, lines: ["42"] }); // ["213 42"]
+ * ```
+ */
+export function formatReplyLines(reply: Reply): string[] {
+  const last = reply.lines.length - 1;
+  return reply.lines.map((line, i) =>
+    i === last ? `${reply.code} ${line}` : i === 0 ? `${reply.code}-${line}` : line
+  );
+}

@@ -11,7 +11,12 @@
  */
 
 import { formatCommand } from "../../protocol/command.ts";
-import { type Reply, ReplyFormatError, ReplyParser } from "../../protocol/reply.ts";
+import {
+  formatReplyLines,
+  type Reply,
+  ReplyFormatError,
+  ReplyParser,
+} from "../../protocol/reply.ts";
 import { ReplyExchange, ReplySequenceError } from "../../protocol/sequence.ts";
 import { ClientError, ExitCode } from "../errors.ts";
 import type { SecureControl } from "../tls/backend.ts";
@@ -269,12 +274,8 @@ export class ControlConnection {
       }
       if (!this.#parser.incomplete) this.#pendingChars = 0;
       for (const reply of replies) {
-        for (const [i, line] of reply.lines.entries()) {
-          this.#onDialogue?.(
-            `< ${
-              i === reply.lines.length - 1 ? `${reply.code} ` : i === 0 ? `${reply.code}-` : ""
-            }${line}`,
-          );
+        if (this.#onDialogue) {
+          for (const line of formatReplyLines(reply)) this.#onDialogue(`< ${line}`);
         }
         this.#replies.push(reply);
       }
