@@ -18,9 +18,9 @@ const VERSION = "0.1.0";
 // `ferry serve` for the client's. `ferry client` and `ferry --version` load
 // neither commander nor the npm layer: they start like any small program.
 const clientModule = () => import("./client/cli.ts");
-const serverModule = () => import("./server/serve_command.ts");
-const userModule = () => import("./server/user_command.ts");
-const certModule = () => import("./server/cert_command.ts");
+const serverModule = () => import("./server/cli/serve_command.ts");
+const userModule = () => import("./server/cli/user_command.ts");
+const certModule = () => import("./server/cli/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

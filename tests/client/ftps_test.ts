@@ -14,7 +14,7 @@ import type { SecureVersion } from "node:tls";
 import { ExitCode } from "../../client/errors.ts";
 import { FtpClient } from "../../client/ftp_client.ts";
 import { runShell } from "../../client/shell/shell.ts";
-import { makeCertificate } from "../../server/cert_command.ts";
+import { makeCertificate } from "../../server/cli/cert_command.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import { testCertificate, tlsServerOptions } from "../helpers/tls_client.ts";
 import { runClient } from "./cli_run.ts";

@@ -5,7 +5,7 @@
  * transfers, resuming interrupted transfers both ways, directories, rename,
  * delete, stat, and names with spaces.
  *
- * The servers come from `tests/interop/install_peers.sh`. A missing server
+ * The servers come from `tests/install_deps.sh`. A missing server
  * fails its tests, saying what to run; outside CI (`CI` not `true`) a
  * developer may set `FERRY_INTEROP_ALLOW_MISSING=1` to have them reported as
  * ignored instead.

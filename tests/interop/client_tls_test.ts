@@ -6,7 +6,7 @@
  * the control connection's TLS session (through OpenSSL, `--allow-ffi`).
  * Without `--allow-ffi` the client cannot resume and names the way out.
  *
- * vsftpd comes from `tests/interop/install_peers.sh`; a missing vsftpd fails
+ * vsftpd comes from `tests/install_deps.sh`; a missing vsftpd fails
  * these tests (outside CI, `FERRY_INTEROP_ALLOW_MISSING=1` reports them as
  * ignored instead).
  *

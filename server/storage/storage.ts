@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ListingEntry } from "../protocol/listing.ts";
+import type { ListingEntry } from "../../protocol/listing.ts";
 
 /** Facts about one file or directory, beyond what a listing line shows. */
 export interface StorageEntry extends ListingEntry {

@@ -6,7 +6,7 @@
  */
 
 import { isIP } from "node:net";
-import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
+import { CommandError, EXIT_FAILURE } from "../../cli/command_error.ts";
 
 /** Thrown when the files cannot be written; the message says why. */
 export class CertCommandError extends CommandError {

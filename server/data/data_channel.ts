@@ -7,9 +7,9 @@
  * @module
  */
 
-import { ReplyCode } from "../protocol/reply.ts";
-import type { DataStream } from "../transport/data_stream.ts";
-import { FtpError } from "./ftp_error.ts";
+import { ReplyCode } from "../../protocol/reply.ts";
+import type { DataStream } from "../../transport/data_stream.ts";
+import { FtpError } from "../ftp_error.ts";
 
 /** A data connection being set up, passive or active. */
 export interface DataChannel {

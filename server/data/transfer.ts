@@ -6,11 +6,11 @@
  * @module
  */
 
-import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
-import type { DataStream } from "../transport/data_stream.ts";
-import { pump } from "../transport/pump.ts";
+import { CrlfToLf, LfToCrlf } from "../../protocol/type_a.ts";
+import type { DataStream } from "../../transport/data_stream.ts";
+import { pump } from "../../transport/pump.ts";
 import { fairShare } from "./fair_share.ts";
-import type { Storage, StorageFile } from "./storage.ts";
+import type { Storage, StorageFile } from "../storage/storage.ts";
 
 const BUFFER_SIZE = 1 << 20;
 /** Buffers the pool keeps for good. */

@@ -6,8 +6,8 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
-import { HiddenInputCancelledError, readHiddenLine } from "../cli/hidden_input.ts";
+import { CommandError, EXIT_FAILURE } from "../../cli/command_error.ts";
+import { HiddenInputCancelledError, readHiddenLine } from "../../cli/hidden_input.ts";
 import {
   checkUserName,
   formatCredentials,
@@ -17,7 +17,7 @@ import {
   parsePermissions,
   PERMISSION_LETTERS,
   type UserRecord,
-} from "./auth.ts";
+} from "../auth/authenticator.ts";
 
 /**
  * A failure a `ferry user` command reports to its user: an existing or

@@ -9,9 +9,9 @@
 
 import { existsSync } from "node:fs";
 import * as posix from "node:path/posix";
-import { resolveVirtualPath } from "../protocol/virtual_path.ts";
-import { takeTurn, turnDue } from "./fair_share.ts";
-import type { EntryType } from "../protocol/listing.ts";
+import { resolveVirtualPath } from "../../protocol/virtual_path.ts";
+import { takeTurn, turnDue } from "../data/fair_share.ts";
+import type { EntryType } from "../../protocol/listing.ts";
 import {
   NotAFileError,
   type OpenWriteOptions,

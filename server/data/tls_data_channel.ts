@@ -20,13 +20,13 @@
 
 import * as net from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
-import { ReplyCode } from "../protocol/reply.ts";
+import { ReplyCode } from "../../protocol/reply.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
-import { comparableAddress } from "../protocol/address.ts";
-import { TlsDataStream } from "../transport/data_stream.ts";
-import { FtpError } from "./ftp_error.ts";
-import type { HandshakeObserver } from "./tls_handshake.ts";
-import { handshake, startServerTls } from "./tls_context.ts";
+import { comparableAddress } from "../../protocol/address.ts";
+import { TlsDataStream } from "../../transport/data_stream.ts";
+import { FtpError } from "../ftp_error.ts";
+import type { HandshakeObserver } from "../tls/tls_handshake.ts";
+import { handshake, startServerTls } from "../tls/tls_context.ts";
 
 /** What a TLS data channel needs besides its address. */
 export interface TlsDataOptions {

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { DEFAULT_CONFIG, parsePortRange, type ServerConfig } from "./config.ts";
-import { ExitStatus } from "../cli/exit_status.ts";
+import { DEFAULT_CONFIG, parsePortRange, type ServerConfig } from "../config.ts";
+import { ExitStatus } from "../../cli/exit_status.ts";
 import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
-import { FtpServer } from "./server.ts";
+import { FtpServer } from "../server.ts";
 import { isIPv4 } from "node:net";
 
 /** The options `ferry serve` accepts, as commander parses them. */

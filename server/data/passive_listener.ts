@@ -13,7 +13,7 @@
  * @module
  */
 
-import { comparableAddress } from "../protocol/address.ts";
+import { comparableAddress } from "../../protocol/address.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
 
 /** Options for {@linkcode PassiveListener.open}. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { TlsFlow } from "../transport/data_stream.ts";
+import type { TlsFlow } from "../../transport/data_stream.ts";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { type HandshakeObserver, TappedSocket } from "./tls_handshake.ts";
