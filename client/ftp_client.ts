@@ -92,7 +92,7 @@ async function writeAll(conn: DataStream, data: Uint8Array): Promise<void> {
  * A logged-in FTP session.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const client = await FtpClient.connect({ host: "127.0.0.1", port: 2121, user: "demo", password: "demo" });
  * console.log(await client.list("/"));
  * await client.quit();

@@ -16,7 +16,7 @@ import { parseFtpUrl } from "../url.ts";
  * @throws {FtpReplyError} After printing, if the reply is 4xx or 5xx.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await quote(ctx, "ftp://example.org/", ["SITE", "HELP"]);
  * ```
  */

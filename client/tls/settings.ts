@@ -55,7 +55,7 @@ export const REUSE_REQUIRED_MESSAGE =
  * @throws {ClientError} (exit 2) If the file cannot be read or holds no certificate.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const ca = await readCaFile("cert.pem");
  * ```
  */
