@@ -211,6 +211,38 @@ export function defineClientCommands(client: Command): Command {
       });
       if (code !== 0) throw new ExitStatus(code);
     });
+  client.command("ui [url]")
+    .description(
+      "Browser client: a local web app on loopback (two panes, transfer queue, command log); " +
+        "prints a one-time link and opens the browser.",
+    )
+    .option("--local <dir>", "local folder the page shows and is jailed to", ".")
+    .option("--listen <addr:port>", "loopback address and port to serve on", "127.0.0.1:0")
+    .option("--no-open", "do not open a browser, only print the link")
+    .option("--parallel <n>", "transfers at once, each on its own session", _positiveInteger, 2)
+    .option("--ca-file <file>", "also trust the certificates in this PEM file")
+    .option("--timeout <seconds>", "connect and reply timeout", _seconds, 30)
+    .action(async (
+      url: string | undefined,
+      options: {
+        local: string;
+        listen: string;
+        open: boolean;
+        parallel: number;
+        caFile?: string;
+        timeout: number;
+      },
+    ) => {
+      const { runUi } = await import("./ui/ui_command.ts");
+      await runUi(url, {
+        local: options.local,
+        listen: options.listen,
+        noOpen: !options.open,
+        parallel: options.parallel,
+        timeout: options.timeout,
+        ...(options.caFile === undefined ? {} : { caFile: options.caFile }),
+      });
+    });
   _common(client.command("quote <url> <command...>"))
     .description("Send a raw command and print the reply (exit non-zero on 4xx/5xx).")
     .action(async (url: string, words: string[], options: ClientOptions) => {

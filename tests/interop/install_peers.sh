@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real FTP peers the interop tests drive: the clients (curl,
-# lftp, Python's ftplib) and the servers (vsftpd, pyftpdlib, pure-ftpd).
+# lftp, Python's ftplib), the servers (vsftpd, pyftpdlib, pure-ftpd) and the
+# browser the UI tests drive (Debian's chromium).
 # Idempotent; needs root (as in CI). Usage: bash tests/interop/install_peers.sh
 #
 # pure-ftpd's Debian package conflicts with vsftpd's, so it is downloaded and
@@ -9,7 +10,7 @@
 set -euo pipefail
 
 PEERS_DIR="${FERRY_PEERS_DIR:-/var/cache/ferry-peers}"
-PACKAGES=(vsftpd python3 python3-pyftpdlib curl lftp openssl
+PACKAGES=(vsftpd python3 python3-pyftpdlib curl lftp openssl chromium
   libsodium23 libcap2 libpam0g libssl3 libcrypt1 libpam-modules)
 
 if [ "$(id -u)" != 0 ]; then
