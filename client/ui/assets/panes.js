@@ -57,7 +57,7 @@ export class Pane {
       const entry = this.view()[Number(row.dataset.index)];
       if (!this.selected.has(entry.name)) {
         this.selected = new Set([entry.name]);
-        this.render();
+        this.#paintSelection();
       }
       event.dataTransfer.setData(
         DRAG_TYPE,
@@ -162,10 +162,7 @@ export class Pane {
       );
     }
     this.#renderCrumbs();
-    const files = view.filter((entry) => entry.type === "file");
-    const total = files.reduce((sum, entry) => sum + entry.size, 0);
-    const selected = this.selected.size > 0 ? `, ${this.selected.size} selected` : "";
-    this.foot.textContent = `${view.length} items, ${formatBytes(total)} in files${selected}`;
+    this.#renderFoot(view);
     if (focused) this.focus();
   }
 
@@ -215,8 +212,25 @@ export class Pane {
       this.anchor = index;
     }
     this.cursor = index;
-    this.render();
+    this.#paintSelection();
     this.focus();
+  }
+
+  /** Updates the rows' selection and focus marks without rebuilding them (keeps double-clicks whole). */
+  #paintSelection() {
+    for (const row of this.body.children) {
+      const index = Number(row.dataset.index);
+      row.tabIndex = index === this.cursor ? 0 : -1;
+      row.setAttribute("aria-selected", String(this.selected.has(row.dataset.name)));
+    }
+    this.#renderFoot(this.view());
+  }
+
+  #renderFoot(view) {
+    const files = view.filter((entry) => entry.type === "file");
+    const total = files.reduce((sum, entry) => sum + entry.size, 0);
+    const selected = this.selected.size > 0 ? `, ${this.selected.size} selected` : "";
+    this.foot.textContent = `${view.length} items, ${formatBytes(total)} in files${selected}`;
   }
 
   #activate(entry) {
@@ -277,7 +291,7 @@ export class Pane {
       case "a":
         if (!(event.ctrlKey || event.metaKey)) return;
         this.selected = new Set(view.map((entry) => entry.name));
-        this.render();
+        this.#paintSelection();
         break;
       default:
         return;
