@@ -490,26 +490,44 @@ Deno.test({
         try {
           const data = pattern(400_000, 11);
           await Deno.writeFile(`${slow.root}/slow.bin`, data);
+          // Some company for the screenshot the README shows.
+          for (const dir of ["photos", "reports", "src"]) await Deno.mkdir(`${slow.root}/${dir}`);
+          await Deno.writeTextFile(`${slow.root}/notes.txt`, "notes\n".repeat(300));
+          await Deno.writeFile(`${slow.root}/backup-2026-12.tar.gz`, pattern(48_000, 2));
           const fx = await openUi(browser);
           try {
+            await Deno.mkdir(`${fx.local}/Documents`);
+            await Deno.mkdir(`${fx.local}/Downloads`);
+            await Deno.writeTextFile(`${fx.local}/todo.md`, "- ship the browser client\n");
+            await Deno.writeFile(`${fx.local}/slides.pdf`, pattern(812_000, 4));
+            await fx.page.click('#local-pane [data-action="refresh"]');
             await connect(fx.page, { port: slow.port, user: slow.user, password: slow.password });
+            await row(fx.page, "remote", "notes.txt").dblclick();
+            await settled(fx.page);
             await row(fx.page, "remote", "slow.bin").dblclick();
+            await fx.page.click("#log-panel summary");
             await fx.page.waitForFunction(() => {
               // deno-lint-ignore no-explicit-any
-              const row = (globalThis as any).document.querySelector("#queue-body tr");
+              const row = (globalThis as any).document.querySelector(
+                '#queue-body tr[data-state="running"]',
+              );
               return row?.dataset.state === "running" &&
                 row.querySelector("td.rate").textContent !== "";
             });
-            const eta = await fx.page.textContent("#queue-body td.eta");
+            const eta = await fx.page.textContent('#queue-body tr[data-state="running"] td.eta');
             assert.match(eta ?? "", /^\d+:\d\d$/);
             await screenshot(fx.page, "08-running");
             await fx.page.click('#queue-body button[data-op="cancel"]');
+            await fx.page.waitForSelector('#queue-body tr[data-state="cancelled"]');
             assert.equal((await settled(fx.page))["slow.bin"], "cancelled");
             const partial = (await Deno.stat(`${fx.local}/slow.bin`)).size;
             assert.ok(partial < data.length, `partial ${partial}`);
             // Retry: the partial file is there, so it asks; Resume finishes it.
             await fx.page.click('#queue-body button[data-op="retry"]');
             await answerConflict(fx.page, "resume");
+            await fx.page.waitForSelector(
+              '#queue-body tr[data-state="done"] + tr[data-state="done"]',
+            );
             assert.equal((await settled(fx.page))["slow.bin"], "done");
             assert.deepEqual(await Deno.readFile(`${fx.local}/slow.bin`), data);
           } finally {

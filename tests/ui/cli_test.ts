@@ -22,7 +22,8 @@ const PERMISSIONS = [
 /** Deno's cache, so that a different HOME does not mean a fresh one. */
 const DENO_DIR = Deno.env.get("DENO_DIR") ?? JSON.parse(
   new TextDecoder().decode(
-    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).output())
+    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+      .output())
       .stdout,
   ),
 ).denoDir;

@@ -13,6 +13,8 @@ export interface ThrottledServer {
   root: string;
   user: string;
   password: string;
+  /** What the server printed on stderr (the last 8 KiB). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -25,8 +27,14 @@ export async function startThrottledServer(rate: number): Promise<ThrottledServe
     args: [script, "127.0.0.1", String(port), root, "slow", "slow-pass", String(rate)],
     stdin: "null",
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  let errors = "";
+  (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      errors = (errors + chunk).slice(-8192);
+    }
+  })();
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -41,13 +49,18 @@ export async function startThrottledServer(rate: number): Promise<ThrottledServe
     text += decoder.decode(value);
   }
   clearTimeout(timer);
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
+  // Keep reading stdout so that the server never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) {
+      // discard
+    }
+  })();
   return {
     port,
     root,
     user: "slow",
     password: "slow-pass",
+    output: () => errors,
     async stop() {
       try {
         child.kill("SIGTERM");

@@ -122,15 +122,18 @@ export function row(page: Page, side: "local" | "remote", name: string) {
 // deno-lint-ignore no-explicit-any
 type PageAny = any;
 
-/** Waits until every transfer row is in a final state; returns the states by label. */
-export async function settled(page: Page): Promise<Record<string, string>> {
-  await page.waitForFunction(() => {
+/**
+ * Waits until there are at least `atLeast` transfer rows, all in a final
+ * state; returns the states by label.
+ */
+export async function settled(page: Page, atLeast = 1): Promise<Record<string, string>> {
+  await page.waitForFunction((count: number) => {
     const rows: PageAny[] = [
       ...(globalThis as PageAny).document.querySelectorAll("#queue-body tr"),
     ];
-    return rows.length > 0 &&
+    return rows.length >= count &&
       rows.every((row) => ["done", "skipped", "failed", "cancelled"].includes(row.dataset.state));
-  });
+  }, atLeast);
   return await queueStates(page);
 }
 

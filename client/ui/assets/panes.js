@@ -136,7 +136,6 @@ export class Pane {
       const icon = document.createElement("span");
       icon.className = "icon";
       icon.setAttribute("aria-hidden", "true");
-      icon.textContent = entry.type === "dir" ? "📁" : entry.type === "link" ? "🔗" : "📄";
       const label = document.createElement("span");
       label.textContent = entry.name;
       name.append(icon, label);
