@@ -60,7 +60,9 @@ async function load(side, path) {
 
 function refreshSoon(side, dir) {
   const pane = panes[side];
-  if (dir !== undefined && pane.path !== dir) return;
+  // The folder shown, or one inside it (a folder transfer makes new folders), changed.
+  const inside = pane.path === "/" ? "/" : `${pane.path}/`;
+  if (dir !== undefined && pane.path !== dir && !dir.startsWith(inside)) return;
   clearTimeout(state.refreshTimers[side]);
   state.refreshTimers[side] = setTimeout(() => load(side, pane.path), 250);
 }
@@ -71,7 +73,7 @@ async function transfer(fromSide, entries, fromDir) {
   const local = panes.local;
   const remote = panes.remote;
   clearMessage();
-  await attempt(() =>
+  const queued = await attempt(() =>
     post("/api/transfers", {
       direction: fromSide === "local" ? "upload" : "download",
       localDir: fromSide === "local" ? (fromDir ?? local.path) : local.path,
@@ -79,6 +81,10 @@ async function transfer(fromSide, entries, fromDir) {
       entries: entries.map(({ name, type }) => ({ name, type: type === "dir" ? "dir" : "file" })),
     })
   );
+  // Folders were made on the target side before their files move.
+  if (queued && entries.some((entry) => entry.type === "dir")) {
+    refreshSoon(fromSide === "local" ? "remote" : "local");
+  }
 }
 
 async function paneAction(side, action) {
@@ -171,6 +177,7 @@ async function uploadFromDesktop(files, dirs) {
     }
     await post(`/api/uploads/${id}/start`);
     clearMessage();
+    refreshSoon("remote", remoteDir);
   });
 }
 
