@@ -9,7 +9,7 @@
  */
 
 import * as path from "node:path";
-import { isSafeEntryName } from "../mirror.ts";
+import { isSafeEntryName } from "../transfer/mirror.ts";
 
 /** A path the page asked for is outside the local folder, or not a safe name. */
 export class LocalPathError extends Error {

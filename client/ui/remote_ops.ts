@@ -8,7 +8,7 @@
 import * as posix from "node:path/posix";
 import { ClientError, ExitCode } from "../errors.ts";
 import type { FtpClient } from "../ftp_client.ts";
-import { MAX_DEPTH } from "../mirror.ts";
+import { MAX_DEPTH } from "../transfer/mirror.ts";
 
 /**
  * Deletes a remote file, or a folder and everything in it (deepest first).

@@ -13,14 +13,14 @@ import * as path from "node:path";
 import * as posix from "node:path/posix";
 import { ClientError, ExitCode } from "../errors.ts";
 import type { FtpClient } from "../ftp_client.ts";
-import { downloadFile, type ExistingPolicy, uploadFile } from "../local_transfer.ts";
+import { downloadFile, type ExistingPolicy, uploadFile } from "../transfer/local_transfer.ts";
 import {
   isSafeEntryName,
   listLocalTree,
   listRemoteTree,
   planMirror,
   type Tree,
-} from "../mirror.ts";
+} from "../transfer/mirror.ts";
 import { LocalPathError } from "./local_jail.ts";
 import type { UiSession } from "./ui_session.ts";
 import { describeError } from "./ui_session.ts";

@@ -10,7 +10,7 @@
 import * as posix from "node:path/posix";
 import * as path from "node:path";
 import { ClientError, ExitCode } from "../errors.ts";
-import { isSafeEntryName } from "../mirror.ts";
+import { isSafeEntryName } from "../transfer/mirror.ts";
 import { LocalPathError } from "./local_jail.ts";
 import { removeRemote } from "./remote_ops.ts";
 import type { ConflictAction } from "./transfer_queue.ts";
