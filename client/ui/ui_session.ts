@@ -182,7 +182,13 @@ export class UiSession {
       host,
       form.user?.trim(),
       form.password || urlPassword,
-    );
+    ).catch((error) => {
+      // No password anywhere (form, URL, ~/.netrc, FERRY_PASSWORD): ask the person, not a terminal.
+      if (error instanceof ClientError && error.exitCode === ExitCode.Login) {
+        throw new ClientError(`Enter the password for ${form.user?.trim()}`, ExitCode.Usage);
+      }
+      throw error;
+    });
     let tls: TlsSettings | undefined;
     if (security !== "none") {
       tls = { mode: security };

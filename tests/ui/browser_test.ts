@@ -488,7 +488,7 @@ Deno.test({
       await t.step("cancels a running transfer and retries it", async () => {
         const slow = await startThrottledServer(48 * 1024);
         try {
-          const data = pattern(400_000, 11);
+          const data = pattern(1_000_000, 11);
           await Deno.writeFile(`${slow.root}/slow.bin`, data);
           // Some company for the screenshot the README shows.
           for (const dir of ["photos", "reports", "src"]) await Deno.mkdir(`${slow.root}/${dir}`);
