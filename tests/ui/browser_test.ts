@@ -297,6 +297,9 @@ Deno.test({
             const states = await settled(page);
             assert.deepEqual(states, { "m1.txt": "done", "m2.txt": "done", "m3.txt": "done" });
             assert.equal(dialogs, 1);
+            // Three files, --parallel 2 (the default): two transfer sessions besides browsing.
+            const sessions = await page.locator("#log .who").allTextContents();
+            assert.ok(sessions.includes("transfer 1") && sessions.includes("transfer 2"));
             for (const name of ["m1.txt", "m2.txt", "m3.txt"]) {
               assert.equal(await Deno.readTextFile(`${fx.local}/${name}`), `remote ${name}\n`);
             }
