@@ -238,6 +238,25 @@ async function runCommand(
     }
     case "shell":
       return await shell(args[0], options);
+    case "ui": {
+      const { runUi } = await import("./ui/ui_command.ts");
+      const ui = options as {
+        local: string;
+        listen: string;
+        noOpen?: boolean;
+        parallel: number;
+        caFile?: string;
+        timeout: number;
+      };
+      return await runUi(args[0], {
+        local: ui.local,
+        listen: ui.listen,
+        noOpen: ui.noOpen ?? false,
+        parallel: ui.parallel,
+        timeout: ui.timeout,
+        ...(ui.caFile === undefined ? {} : { caFile: ui.caFile }),
+      });
+    }
   }
 }
 

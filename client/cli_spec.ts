@@ -201,6 +201,36 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: "ui",
+    args: "[url]",
+    description: "Browser client: a local web app on loopback (two panes, transfer queue, " +
+      "command log); prints a one-time link and opens the browser.",
+    options: [
+      {
+        long: "local",
+        value: "<dir>",
+        description: "local folder the page shows and is jailed to",
+        default: ".",
+      },
+      {
+        long: "listen",
+        value: "<addr:port>",
+        description: "loopback address and port to serve on",
+        default: "127.0.0.1:0",
+      },
+      { long: "no-open", description: "do not open a browser, only print the link" },
+      {
+        long: "parallel",
+        value: "<n>",
+        description: "transfers at once, each on its own session",
+        parse: positiveInteger,
+        default: 2,
+      },
+      CA_FILE,
+      TIMEOUT,
+    ],
+  },
+  {
     name: "quote",
     args: "<url> <command...>",
     description: "Send a raw command and print the reply (exit non-zero on 4xx/5xx).",
