@@ -142,6 +142,12 @@ export class CommandLineReader {
   }
 }
 
+/**
+ * A verb: 3 or 4 letters (RFC 959), or one of the checksum verbs that carry
+ * digits (XMD5, XSHA1, XSHA256, XSHA512), which clients send as they are.
+ */
+const VERB = /^(?:[A-Za-z]{3,4}|[Xx](?:[Ss][Hh][Aa](?:1|256|512)|[Mm][Dd]5))$/;
+
 /** Why a line could not be parsed as a command. */
 export type CommandParseFailure = "empty" | "bad-verb" | "bad-encoding" | "bad-character";
 
@@ -154,7 +160,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Parses one command line (without its CRLF) into a verb and an argument.
- * The verb is 3 or 4 letters, case-insensitive; the argument is everything
+ * The verb is 3 or 4 letters (or XMD5, XSHA1, XSHA256, XSHA512), case-insensitive; the argument is everything
  * after the first space, kept verbatim so names with spaces work. Text must be
  * UTF-8 (RFC 2640); CR or NUL inside the line is refused.
  *
@@ -180,7 +186,7 @@ export function parseCommand(line: Uint8Array | string): ParsedCommand {
   const space = text.indexOf(" ");
   const word = space < 0 ? text : text.slice(0, space);
   // Checked before upper-casing: "ſtor".toUpperCase() is "STOR".
-  if (!/^[A-Za-z]{3,4}$/.test(word)) return { ok: false, reason: "bad-verb" };
+  if (!VERB.test(word)) return { ok: false, reason: "bad-verb" };
   const verb = word.toUpperCase();
   const argument = space < 0 ? "" : text.slice(space + 1);
   return { ok: true, command: { verb, argument } };
@@ -196,7 +202,7 @@ export function parseCommand(line: Uint8Array | string): ParsedCommand {
  * ```
  */
 export function formatCommand(verb: string, argument?: string): string {
-  if (!/^[A-Za-z]{3,4}$/.test(verb)) throw new TypeError(`Invalid FTP verb "${verb}"`);
+  if (!VERB.test(verb)) throw new TypeError(`Invalid FTP verb "${verb}"`);
   if (argument !== undefined && /[\r\n\0]/.test(argument)) {
     throw new TypeError("Command argument contains CR, LF or NUL");
   }

@@ -56,7 +56,18 @@ export interface ServerConfig {
   atomicUploads: boolean;
   /** On SIGINT/SIGTERM, how long running transfers may go on before they are cut, in milliseconds. */
   shutdownGraceMs: number;
+  /** Offer checksums: HASH, RANG, XCRC, XMD5, XSHA1, XSHA256, XSHA512 (off with `--no-hash`). */
+  hash: boolean;
+  /** The most bytes one checksum command may read. */
+  hashMaxSize: number;
 }
+
+/**
+ * The default `--hash-max-size`: 64 GiB. One core hashes 400-700 MiB/s, so
+ * this bounds a checksum to about two or three minutes of one core while
+ * covering disk images and video masters, the large files people verify.
+ */
+export const DEFAULT_HASH_MAX_SIZE = 64 * 1024 ** 3;
 
 /** The defaults `ferry serve` starts with. */
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -77,6 +88,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsMaxVersion: "TLSv1.3",
   atomicUploads: false,
   shutdownGraceMs: 30_000,
+  hash: true,
+  hashMaxSize: DEFAULT_HASH_MAX_SIZE,
 };
 
 /**

@@ -34,6 +34,9 @@ export interface ServeOptions {
   tlsMaxVersion?: string;
   atomicUploads?: boolean;
   shutdownGrace?: string;
+  /** False with `--no-hash`. */
+  hash?: boolean;
+  hashMaxSize?: string;
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {
@@ -111,6 +114,15 @@ export function serveConfig(options: ServeOptions): ServerConfig {
   if (options.shutdownGrace !== undefined) {
     config.shutdownGraceMs = parseInteger(options.shutdownGrace, "shutdown grace", 0, 86400) *
       1000;
+  }
+  config.hash = options.hash ?? true;
+  if (options.hashMaxSize !== undefined) {
+    config.hashMaxSize = parseInteger(
+      options.hashMaxSize,
+      "hash max size",
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
   }
   return config;
 }
