@@ -54,6 +54,11 @@ function _common(command: Command): Command {
     .option("--insecure", "do not verify the server's TLS certificate (warns)");
 }
 
+/** The `--verify` flag of get and put. */
+interface _Verify {
+  verify?: boolean;
+}
+
 async function _context(options: ClientOptions): Promise<ClientContext> {
   const { ClientContext } = await import("./context.ts");
   return new ClientContext(options);
@@ -74,19 +79,32 @@ export function defineClientCommands(client: Command): Command {
   );
   _common(client.command("get <url> [local]"))
     .description("Download a remote file (to LOCAL, or into LOCAL if it is a directory).")
-    .action(async (url: string, local: string | undefined, options: ClientOptions) => {
-      const { get } = await transferCommands();
-      await get(await _context(options), url, local);
-    });
+    .option("--verify", "compare the server's checksum with the local file's afterwards")
+    .action(
+      async (url: string, local: string | undefined, options: ClientOptions & _Verify) => {
+        const { get } = await transferCommands();
+        await get(await _context(options), url, local, { verify: !!options.verify });
+      },
+    );
   _common(client.command("put <files...>"))
     .usage("[options] <local...> <url>")
     .description(
       'Upload files: several into a directory URL ending in "/", one to a file URL.',
     )
-    .action(async (args: string[], options: ClientOptions, command: Command) => {
+    .option("--verify", "compare the server's checksum with each local file's afterwards")
+    .action(async (args: string[], options: ClientOptions & _Verify, command: Command) => {
       if (args.length < 2) command.error("error: put needs LOCAL… and a URL", { exitCode: 2 });
       const { put } = await transferCommands();
-      await put(await _context(options), args.slice(0, -1), args.at(-1)!);
+      await put(await _context(options), args.slice(0, -1), args.at(-1)!, {
+        verify: !!options.verify,
+      });
+    });
+  _common(client.command("hash <urls...>"))
+    .description("Print the server's checksum of remote files as sha256sum does: HEX  NAME.")
+    .option("--algo <name>", "sha256, sha1, sha512, md5 or crc32", "sha256")
+    .action(async (urls: string[], options: ClientOptions & { algo: string }) => {
+      const { hash } = await import("./commands/hash.ts");
+      await hash(await _context(options), urls, { algo: options.algo });
     });
   _common(client.command("ls <url>"))
     .description("List a remote directory: names, or -l lines, or --json.")

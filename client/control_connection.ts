@@ -214,10 +214,14 @@ export class ControlConnection {
     return this.#closed;
   }
 
-  /** Sends a command and returns its final reply (a 1xx here is a protocol error). */
-  async request(verb: string, argument?: string): Promise<Reply> {
+  /**
+   * Sends a command and returns its final reply (a 1xx here is a protocol
+   * error). `timeoutMs` overrides the connection's reply timeout for a
+   * command known to take long (a checksum of a large file).
+   */
+  async request(verb: string, argument?: string, timeoutMs?: number): Promise<Reply> {
     const exchange = this.send(verb, argument);
-    const reply = await this.read(exchange);
+    const reply = await this.#read(exchange, timeoutMs);
     if (!exchange.final) {
       throw new ClientError(`Unexpected preliminary reply to ${verb}`, ExitCode.Protocol);
     }
@@ -244,8 +248,8 @@ export class ControlConnection {
     return this.#read(exchange);
   }
 
-  async #read(exchange: ReplyExchange): Promise<Reply> {
-    const reply = await this.#next();
+  async #read(exchange: ReplyExchange, timeoutMs?: number): Promise<Reply> {
+    const reply = await this.#next(timeoutMs);
     try {
       exchange.accept(reply);
     } catch (error) {
@@ -257,7 +261,7 @@ export class ControlConnection {
     return reply;
   }
 
-  #next(): Promise<Reply> {
+  #next(timeoutMs: number = this.#timeoutMs): Promise<Reply> {
     const reply = this.#replies.shift();
     if (reply) return Promise.resolve(reply);
     if (this.#failure) return Promise.reject(this.#failure);
@@ -266,11 +270,11 @@ export class ControlConnection {
         this.#waiter = undefined;
         reject(new ClientError("Timed out waiting for the server's reply", ExitCode.Connect));
         this.close();
-      }, this.#timeoutMs);
+      }, timeoutMs);
       this.#waiter = () => {
         clearTimeout(timer);
         this.#waiter = undefined;
-        this.#next().then(resolve, reject);
+        this.#next(timeoutMs).then(resolve, reject);
       };
     });
   }
