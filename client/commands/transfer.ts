@@ -15,7 +15,7 @@ import {
   downloadFile,
   type FileTransferResult,
   uploadFile,
-} from "../local_transfer.ts";
+} from "../transfer/local_transfer.ts";
 import { type FtpUrl, parseFtpUrl } from "../url.ts";
 
 /** Options of `get` and `put`. */

@@ -20,7 +20,7 @@ import {
   X_HASH_VERBS,
 } from "../../protocol/hash_algorithm.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
-import { checksumFile } from "../checksum.ts";
+import { checksumFile } from "../data/checksum.ts";
 import type { CommandSpec, HandlerReply } from "../commands.ts";
 import type { ServerConfig } from "../config.ts";
 import { FtpError } from "../ftp_error.ts";
