@@ -38,6 +38,11 @@ Deno.test("FEAT lists HASH with the session's algorithm starred and the X-verbs;
     assert.match(text(await client.expect("FEAT", 211)), /^ HASH SHA-1;SHA-256;SHA-512\*;MD5$/m);
     await client.expect("OPTS HASH CRC-37", 501);
     assert.equal(text(await client.expect("OPTS HASH", 200)), "SHA-512");
+    assert.match(text(await client.expect("HELP", 214)), /HASH/);
+    assert.equal(
+      text(await client.expect("HELP xsha256", 214)),
+      "Syntax: XSHA256 <path> [<start> <end>]",
+    );
   });
 });
 
