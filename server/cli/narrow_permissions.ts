@@ -61,7 +61,7 @@ export function relaunchCommand(): { deno: string; config: string; main: string 
   if (deno === undefined) return undefined;
   const main = Deno.mainModule;
   if (!main.startsWith("file:")) return undefined;
-  const config = fileURLToPath(new URL("../deno.json", main));
+  const config = fileURLToPath(new URL("./deno.json", main));
   try {
     Deno.statSync(config);
   } catch {
