@@ -1,6 +1,6 @@
 /**
  * Reference checksums from the system's own tools (coreutils' sha*sum,
- * md5sum and cksum, gzip's CRC-32), and sparse test files made with
+ * md5sum and cksum, gzip's CRC-32, Python's zlib), and sparse test files made with
  * `truncate`, for the checksum tests.
  *
  * @module
@@ -55,6 +55,18 @@ export async function crc32Reference(file: string): Promise<string> {
   const gz = await run(`gzip -c -- "$1"`, [file]);
   const crc = new DataView(gz.buffer, gz.byteOffset + gz.length - 8, 4).getUint32(0, true);
   return crc.toString(16).padStart(8, "0");
+}
+
+/** The CRC-32 of a file by Python's zlib (streamed: fast on multi-GiB files), as 8 hex digits. */
+export async function crc32Python(file: string): Promise<string> {
+  const script = "import sys, zlib\n" +
+    "c = 0\n" +
+    "with open(sys.argv[1], 'rb') as f:\n" +
+    "    for block in iter(lambda: f.read(1 << 22), b''):\n" +
+    "        c = zlib.crc32(block, c)\n" +
+    "print('%08x' % c)\n";
+  const out = await run(`python3 -c "$1" "$2"`, [script, file]);
+  return new TextDecoder().decode(out).trim();
 }
 
 /**
