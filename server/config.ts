@@ -4,6 +4,8 @@
  * @module
  */
 
+import { DEFAULT_HOOK_SETTINGS, type HookConfig } from "./hooks/hook_config.ts";
+
 /** Everything `ferry serve` can be told. */
 export interface ServerConfig {
   /** Addresses to listen on. */
@@ -60,6 +62,14 @@ export interface ServerConfig {
   hash: boolean;
   /** The most bytes one checksum command may read. */
   hashMaxSize: number;
+  /** Commands and webhooks run on events, and pre-upload/pre-delete checks (see server/hooks/). */
+  hooks: HookConfig[];
+  /** Most background hooks running at once. */
+  maxConcurrentHooks: number;
+  /** Most background hook runs waiting for a turn; more are dropped and counted. */
+  hookQueueSize: number;
+  /** How long a hook may run unless it sets its own timeout, in milliseconds. */
+  hookTimeoutMs: number;
 }
 
 /**
@@ -90,6 +100,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   shutdownGraceMs: 30_000,
   hash: true,
   hashMaxSize: DEFAULT_HASH_MAX_SIZE,
+  hooks: DEFAULT_HOOK_SETTINGS.hooks,
+  maxConcurrentHooks: DEFAULT_HOOK_SETTINGS.maxConcurrent,
+  hookQueueSize: DEFAULT_HOOK_SETTINGS.queueSize,
+  hookTimeoutMs: DEFAULT_HOOK_SETTINGS.timeoutMs,
 };
 
 /**

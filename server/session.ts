@@ -33,6 +33,7 @@ import { ControlPeer } from "./data/control_peer.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { ServerEvents } from "./events.ts";
+import type { HookRunner } from "./hooks/hook_runner.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage/storage.ts";
 import type { LoginThrottle } from "./auth/login_throttle.ts";
@@ -46,6 +47,8 @@ export interface ServerContext {
   readonly log: Logger;
   /** Observers of the events the log shows (metrics, transfer logs, hooks). */
   readonly events?: ServerEvents;
+  /** The configured hooks (pre-upload/pre-delete checks), when there are any. */
+  readonly hooks?: HookRunner;
   /** Opens the jailed storage for a home directory (virtual, relative to the served root). */
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */

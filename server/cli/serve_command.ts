@@ -10,6 +10,7 @@ import { ExitStatus } from "../../cli/exit_status.ts";
 import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
 import { FtpServer } from "../server.ts";
 import { isIPv4 } from "node:net";
+import { hookExecutables, parseHookFlag, timeoutMs } from "../hooks/hook_config.ts";
 
 /** The options `ferry serve` accepts, as commander parses them. */
 export interface ServeOptions {
@@ -37,6 +38,10 @@ export interface ServeOptions {
   /** False with `--no-hash`. */
   hash?: boolean;
   hashMaxSize?: string;
+  hook?: string[];
+  hookTimeout?: string;
+  maxConcurrentHooks?: string;
+  hookQueueSize?: string;
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {
@@ -124,6 +129,23 @@ export function serveConfig(options: ServeOptions): ServerConfig {
       Number.MAX_SAFE_INTEGER,
     );
   }
+  if (options.hook !== undefined && options.hook.length > 0) {
+    config.hooks = [...config.hooks, ...options.hook.map(parseHookFlag)];
+  }
+  if (options.hookTimeout !== undefined) {
+    config.hookTimeoutMs = timeoutMs(options.hookTimeout, "--hook-timeout");
+  }
+  if (options.maxConcurrentHooks !== undefined) {
+    config.maxConcurrentHooks = parseInteger(
+      options.maxConcurrentHooks,
+      "max concurrent hooks",
+      1,
+      1000,
+    );
+  }
+  if (options.hookQueueSize !== undefined) {
+    config.hookQueueSize = parseInteger(options.hookQueueSize, "hook queue size", 0, 1_000_000);
+  }
   return config;
 }
 
@@ -144,6 +166,7 @@ export async function serve(options: ServeOptions, args: string[] = []): Promise
       credentials: config.credentials,
       ...(config.tlsCert ? { tlsCert: config.tlsCert } : {}),
       ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
+      hookCommands: hookExecutables(config.hooks),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;

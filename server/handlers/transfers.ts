@@ -22,6 +22,7 @@ import {
 } from "../data/transfer.ts";
 import { mlsxFormatter } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
+import { checkPreHooks } from "../hooks/pre_hook.ts";
 
 const encoder = new TextEncoder();
 
@@ -227,6 +228,7 @@ async function upload(
 ): Promise<void> {
   const { verb, path } = options;
   await checkUploadTarget(session, path);
+  await checkPreHooks(session, { kind: "pre-upload", verb, path });
   const conn = await openData(session, signal, options.preliminary);
   const started = performance.now();
   let bytes = 0;
