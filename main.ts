@@ -94,6 +94,12 @@ async function buildProgram(): Promise<Command> {
         "their own control connection's session",
       "1.3",
     )
+    .option("--no-hash", "turn off the checksum commands (HASH, RANG, XCRC, XMD5, XSHA*)")
+    .option(
+      "--hash-max-size <bytes>",
+      "largest byte count one checksum command may read",
+      String(64 * 1024 ** 3),
+    )
     .action(async (options) => {
       const { serve } = await serverModule();
       await serve(options, Deno.args.slice(Deno.args.indexOf("serve") + 1));

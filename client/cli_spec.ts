@@ -68,6 +68,12 @@ const CA_FILE: OptionSpec = {
   description: "also trust the certificates in this PEM file",
 };
 
+/** `--verify` of get and put. */
+const VERIFY: OptionSpec = {
+  long: "verify",
+  description: "compare the server's checksum with the local file's afterwards",
+};
+
 /** The flags every client command but `shell` takes. */
 const COMMON: readonly OptionSpec[] = [
   {
@@ -120,14 +126,29 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     name: "get",
     args: "<url> [local]",
     description: "Download a remote file (to LOCAL, or into LOCAL if it is a directory).",
-    options: COMMON,
+    options: [...COMMON, VERIFY],
   },
   {
     name: "put",
     args: "<files...>",
     usage: "[options] <local...> <url>",
     description: 'Upload files: several into a directory URL ending in "/", one to a file URL.',
-    options: COMMON,
+    options: [...COMMON, VERIFY],
+  },
+  {
+    name: "hash",
+    args: "<urls...>",
+    description: "Print the server's checksum of remote files as sha256sum does: HEX  NAME.",
+    options: [
+      ...COMMON,
+      {
+        long: "algo",
+        value: "<name>",
+        description: "checksum algorithm",
+        choices: ["sha256", "sha1", "sha512", "md5", "crc32"],
+        default: "sha256",
+      },
+    ],
   },
   {
     name: "ls",

@@ -35,6 +35,9 @@ export interface ServeOptions {
   tlsMaxVersion?: string;
   atomicUploads?: boolean;
   shutdownGrace?: string;
+  /** False with `--no-hash`. */
+  hash?: boolean;
+  hashMaxSize?: string;
   hook?: string[];
   hookTimeout?: string;
   maxConcurrentHooks?: string;
@@ -116,6 +119,15 @@ export function serveConfig(options: ServeOptions): ServerConfig {
   if (options.shutdownGrace !== undefined) {
     config.shutdownGraceMs = parseInteger(options.shutdownGrace, "shutdown grace", 0, 86400) *
       1000;
+  }
+  config.hash = options.hash ?? true;
+  if (options.hashMaxSize !== undefined) {
+    config.hashMaxSize = parseInteger(
+      options.hashMaxSize,
+      "hash max size",
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
   }
   if (options.hook !== undefined && options.hook.length > 0) {
     config.hooks = [...config.hooks, ...options.hook.map(parseHookFlag)];

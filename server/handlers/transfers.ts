@@ -474,7 +474,8 @@ export async function stat(session: Session, argument: string): Promise<HandlerR
         ? `Logged in as ${session.user}`
         : "Not logged in",
       `TYPE: ${modeName(session)}, STRUcture: File, MODE: Stream`,
-      session.transferring ? "Transfer in progress" : "No data connection",
+      session.checksumStatus ??
+        (session.transferring ? "Transfer in progress" : "No data connection"),
       "End of status",
     ];
     return { code: ReplyCode.SystemStatus, text: lines };
