@@ -56,6 +56,12 @@ export interface ServerConfig {
   atomicUploads: boolean;
   /** On SIGINT/SIGTERM, how long running transfers may go on before they are cut, in milliseconds. */
   shutdownGraceMs: number;
+  /** How log lines are written: `text` (time event key=value) or `json` (one object per line). */
+  logFormat: "text" | "json";
+  /** A file to append one wu-ftpd xferlog(5) line per finished or failed transfer to. */
+  xferlog?: string;
+  /** Where to serve Prometheus metrics and the health check; off when absent. */
+  metrics?: { host: string; port: number };
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -77,6 +83,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsMaxVersion: "TLSv1.3",
   atomicUploads: false,
   shutdownGraceMs: 30_000,
+  logFormat: "text",
 };
 
 /**
