@@ -28,8 +28,11 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
  * environment, the file or the default.
  */
 export function serveCommand(): Command {
-  const command = new Command("serve")
+  const command = new Command("ferry serve")
     .description("Run the FTP server in the foreground (Ctrl-C stops it, SIGHUP reloads).")
+    .exitOverride()
+    .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
+    .showHelpAfterError()
     .option("--config <file>", "TOML configuration file (or FERRY_CONFIG); flags override it")
     .option("--print-config", "print the effective settings as TOML and exit");
   for (const entry of SETTINGS) {

@@ -12,13 +12,14 @@ import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
-import { ConnectionLimits, LoginThrottle } from "./limits.ts";
+import { ConnectionLimits, LoginThrottle, TOO_MANY_USERS } from "./limits.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage.ts";
 import { loadSecureContext, TlsSetupError } from "./tls_context.ts";
+import type { SecureContext } from "node:tls";
 
 /** Thrown when the server cannot start; the message says what to fix. */
 export class StartupError extends CommandError {
@@ -54,6 +55,62 @@ export interface StartOptions {
   events?: ServerEvents;
 }
 
+/**
+ * What a reload (SIGHUP) may replace while sessions run: the settings, the
+ * users and the TLS certificate. Sessions read them from the shared context
+ * at each command and login; a control connection keeps the TLS context it
+ * shook hands with, for its data connections.
+ */
+export interface LiveState {
+  readonly config: ServerConfig;
+  readonly authenticator: Authenticator;
+  readonly secureContext?: SecureContext;
+}
+
+/**
+ * Loads the users and the TLS certificate and key a configuration names.
+ *
+ * @throws {StartupError} saying which file is wrong and why.
+ */
+export async function loadLiveState(config: ServerConfig): Promise<LiveState> {
+  let authenticator: Authenticator;
+  try {
+    authenticator = await Authenticator.fromFile(
+      config.credentials,
+      config.anonymous ? { anonymous: { home: "/" } } : {},
+    );
+  } catch (error) {
+    throw new StartupError(
+      `Cannot load credentials: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new StartupError("--tls-cert and --tls-key go together");
+  }
+  if (
+    config.tlsCert === undefined && (config.implicitTlsPort !== undefined || config.requireTls)
+  ) {
+    throw new StartupError(
+      "--implicit-tls-port and --require-tls need --tls-cert and --tls-key",
+    );
+  }
+  if (config.tlsCert === undefined || config.tlsKey === undefined) {
+    return { config, authenticator };
+  }
+  try {
+    const secureContext = await loadSecureContext(
+      config.tlsCert,
+      config.tlsKey,
+      config.tlsMaxVersion,
+    );
+    return { config, authenticator, secureContext };
+  } catch (error) {
+    if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
   const checks: [Deno.PermissionDescriptor, string][] = [
     [{ name: "read", path: config.root }, `--allow-read=${config.root}`],
@@ -64,6 +121,12 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
     ): [Deno.PermissionDescriptor, string] => [
       { name: "read", path: file },
       `--allow-read=${file}`,
+    ]),
+    ...[config.xferlog].filter((file) => file !== undefined).map((
+      file,
+    ): [Deno.PermissionDescriptor, string] => [
+      { name: "write", path: file },
+      `--allow-write=${file}`,
     ]),
     ...config.hosts.map((host): [Deno.PermissionDescriptor, string] => [
       { name: "net", host },
@@ -104,6 +167,8 @@ export class FtpServer {
   /** The server's events, as logged: register metrics, transfer logs and hooks here. */
   readonly events: ServerEvents;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
+  /** The context every session shares; a reload replaces its live state. */
+  #context: ServerContext | undefined;
   #closing: Promise<void> | undefined;
   #cutGrace: (() => void) | undefined;
 
@@ -127,6 +192,36 @@ export class FtpServer {
     this.events.emit(name, fields);
   }
 
+  /** Logs a server-wide event (such as `reload`) and hands it to the event observers. */
+  logEvent(name: string, fields: Record<string, LogValue>): void {
+    this.#event(name, fields);
+  }
+
+  /** The settings in force (a reload may have replaced the ones it started with). */
+  get config(): ServerConfig {
+    return this.#context!.config;
+  }
+
+  /** False once {@linkcode FtpServer.close} has begun: new sessions are refused. */
+  get accepting(): boolean {
+    return this.#closing === undefined;
+  }
+
+  /**
+   * Puts new settings, users and TLS certificate in force, all at once:
+   * new logins, new TLS handshakes and the next command of every session
+   * use them; running transfers go on as they are. Settings that need a
+   * restart (addresses, ports, paths) must be the old ones: the caller
+   * keeps them (see `ops/reload.ts`).
+   */
+  replaceLiveState(state: LiveState): void {
+    const context = this.#context!;
+    context.config = state.config;
+    context.authenticator = state.authenticator;
+    context.secureContext = state.secureContext;
+    this.#limits.configure(state.config);
+  }
+
   /** The number of open control connections. */
   get sessionCount(): number {
     return this.#sessions.size;
@@ -143,18 +238,7 @@ export class FtpServer {
         })`,
       );
     }
-    let authenticator: Authenticator;
-    try {
-      authenticator = await Authenticator.fromFile(
-        config.credentials,
-        config.anonymous ? { anonymous: { home: "/" } } : {},
-      );
-    } catch (error) {
-      throw new StartupError(
-        `Cannot load credentials: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    const { authenticator, secureContext } = await loadLiveState(config);
     let root: string;
     try {
       await Deno.mkdir(config.root, { recursive: true });
@@ -163,29 +247,6 @@ export class FtpServer {
       throw new StartupError(
         `Cannot use root directory ${config.root}: ${(error as Error).message}`,
       );
-    }
-    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
-      throw new StartupError("--tls-cert and --tls-key go together");
-    }
-    if (
-      config.tlsCert === undefined && (config.implicitTlsPort !== undefined || config.requireTls)
-    ) {
-      throw new StartupError(
-        "--implicit-tls-port and --require-tls need --tls-cert and --tls-key",
-      );
-    }
-    let secureContext;
-    if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
-      try {
-        secureContext = await loadSecureContext(
-          config.tlsCert,
-          config.tlsKey,
-          config.tlsMaxVersion,
-        );
-      } catch (error) {
-        if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
-        throw error;
-      }
     }
     const events = options.events ?? new ServerEvents();
     const server = new FtpServer([], [], root, logger, events);
@@ -198,6 +259,7 @@ export class FtpServer {
       loginThrottle: new LoginThrottle(),
       ...(secureContext ? { secureContext } : {}),
     };
+    server.#context = context;
     server.#limits = new ConnectionLimits(config);
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
@@ -254,7 +316,11 @@ export class FtpServer {
     const address = comparableAddress(socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
-      this.#event("refused", { peer: address, reason: refusal });
+      this.#event("refused", {
+        peer: address,
+        reason: refusal,
+        limit: refusal === TOO_MANY_USERS ? "max_sessions" : "max_sessions_per_ip",
+      });
       socket.on("error", () => {});
       socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
       setTimeout(() => socket.destroy(), 1000).unref?.();

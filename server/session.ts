@@ -26,10 +26,15 @@ import type { LoginThrottle } from "./limits.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 import { startServerTls, TicketBook } from "./tls_context.ts";
 
-/** What every session shares: settings, users, log and the way to open a user's storage. */
+/**
+ * What every session shares: settings, users, log and the way to open a
+ * user's storage. A reload (SIGHUP) replaces `config`, `authenticator` and
+ * `secureContext` together (see `FtpServer.replaceLiveState`): read them
+ * from here when needed, do not keep them.
+ */
 export interface ServerContext {
-  readonly config: ServerConfig;
-  readonly authenticator: Authenticator;
+  config: ServerConfig;
+  authenticator: Authenticator;
   readonly log: Logger;
   /** Observers of the events the log shows (metrics, transfer logs, hooks). */
   readonly events?: ServerEvents;
@@ -38,7 +43,7 @@ export interface ServerContext {
   /** Slows repeated failed logins from one address. */
   readonly loginThrottle: LoginThrottle;
   /** The TLS certificate and key, when FTPS is configured. */
-  readonly secureContext?: SecureContext;
+  secureContext?: SecureContext | undefined;
 }
 
 /** Options for a {@linkcode Session}. */
@@ -114,6 +119,14 @@ export class Session {
   protection: "C" | "P" = "C";
   /** The TLS tickets issued to this control connection, for the data connection check. */
   readonly tickets: TicketBook = new TicketBook();
+  /**
+   * The TLS context this control connection shook hands with: its PROT P data
+   * connections use it too, so they can resume its session after a reload
+   * put a new certificate in force for new connections.
+   */
+  controlSecureContext: SecureContext | undefined;
+  /** True when logged in anonymously (for the transfer log's access mode). */
+  anonymous = false;
 
   readonly #raw: Socket;
   /** The peer as the log shows it. */
@@ -377,6 +390,7 @@ export class Session {
     this.#raw.off("end", this.#onEnd);
     this.#queue = [];
     this.#reader = new CommandLineReader({ maxLineLength: this.context.config.maxLineLength });
+    this.controlSecureContext = secureContext;
     const { socket, observer } = startServerTls(this.#raw, secureContext);
     this.tickets.add(observer);
     return socket;

@@ -24,7 +24,8 @@ export class SettingsError extends CommandError {
 
   /** Creates the error from its problems. */
   constructor(problems: readonly string[]) {
-    super(problems.join("\n"), EXIT_BAD_SETTINGS);
+    // main.ts prints the first line after "ferry: "; the others get the same prefix here.
+    super(problems.join("\nferry: "), EXIT_BAD_SETTINGS);
     this.name = "SettingsError";
     this.problems = problems;
   }
