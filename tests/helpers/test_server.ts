@@ -70,7 +70,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       credentials,
       ...options.config,
     },
-    { logger: new Logger((line) => logs.push(line)) },
+    {
+      logger: new Logger((line) => logs.push(line), {
+        format: options.config?.logFormat ?? "text",
+      }),
+    },
   );
   return {
     server,
