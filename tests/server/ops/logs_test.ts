@@ -99,9 +99,9 @@ Deno.test("xferlogLine() writes the 14 wu-ftpd fields; listings are not file tra
         ms: 3,
         anonymous: true,
         user: "ftp",
-        peer: "[::1]:7",
+        peer: "::1:7",
       },
-    })?.split(" ").slice(5).join(" "),
+    })?.split(" ").slice(6).join(" "),
     "1 ::1 5 /my_file.txt b _ o a ftp ftp 0 * c",
   );
   assert.equal(
