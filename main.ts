@@ -20,6 +20,10 @@ const certModule = () => import("./server/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** What `ferry user add|passwd|remove` tells about a server that is already running. */
+const RELOAD_HINT =
+  "A running ferry server picks this up at its next SIGHUP (systemctl reload ferry, or kill -HUP <pid>).";
+
 function buildProgram(): Command {
   const program = new Command("ferry")
     .description("An FTP server and client in one program.")
@@ -78,6 +82,7 @@ function buildProgram(): Command {
       console.log(
         `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
       );
+      console.log(RELOAD_HINT);
     });
   user.command("passwd <name>")
     .description("Change a user's password.")
@@ -88,6 +93,7 @@ function buildProgram(): Command {
       const password = await readPassword({ stdin: options.passwordStdin ?? false });
       await changePassword(name, password, options);
       console.log(`Changed the password of ${name}`);
+      console.log(RELOAD_HINT);
     });
   user.command("remove <name>")
     .description("Remove a user.")
@@ -96,6 +102,7 @@ function buildProgram(): Command {
       const { removeUser } = await userModule();
       await removeUser(name, options);
       console.log(`Removed user ${name}`);
+      console.log(RELOAD_HINT);
     });
   user.command("list")
     .description("List the users.")

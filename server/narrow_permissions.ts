@@ -23,8 +23,6 @@ export interface ServedPaths {
   config?: string;
   /** Log files the server appends to (xferlog). */
   logFiles?: string[];
-  /** True when the metrics endpoint runs: it counts open descriptors in /proc/self/fd. */
-  metrics?: boolean;
 }
 
 /**
@@ -44,7 +42,6 @@ export function narrowedFlags(paths: ServedPaths): string[] {
   const readable = [paths.root, paths.credentials, paths.tlsCert, paths.tlsKey, paths.config]
     .filter((file): file is string => file !== undefined)
     .map(absolute);
-  if (paths.metrics) readable.push("/proc/self/fd");
   const writable = [paths.root, ...(paths.logFiles ?? [])].map(absolute);
   return [
     "--allow-net",

@@ -65,7 +65,6 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
       ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
       ...(loaded.configPath !== undefined ? { config: loaded.configPath } : {}),
       logFiles: config.xferlog !== undefined ? [config.xferlog] : [],
-      metrics: config.metrics !== undefined,
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;

@@ -182,6 +182,11 @@ type Family = (name: string, type: string, help: string, samples: [string, numbe
 
 const FD_DIR = "/proc/self/fd";
 
+/**
+ * The process's open descriptors, or undefined where they cannot be
+ * counted: Deno lets only a process with every permission (`--allow-all`)
+ * read `/proc/self`, so a server with narrowed permissions has no count.
+ */
 function openDescriptors(): number | undefined {
   if (Deno.permissions.querySync({ name: "read", path: FD_DIR }).state !== "granted") {
     return undefined;
