@@ -18,6 +18,7 @@ import {
   BENCH_SERVERS,
   type BenchServer,
   type BenchServerName,
+  EXTRA_BENCH_SERVERS,
   mountBenchTmp,
   startBenchServer,
 } from "./bench_server.ts";
@@ -86,8 +87,12 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   }
   const servers = list(values.servers) ?? [...BENCH_SERVERS];
   for (const name of servers) {
-    if (!BENCH_SERVERS.includes(name as BenchServerName)) {
-      throw new RangeError(`Unknown server "${name}": expected ${BENCH_SERVERS.join(", ")}`);
+    if (![...BENCH_SERVERS, ...EXTRA_BENCH_SERVERS].includes(name as BenchServerName)) {
+      throw new RangeError(
+        `Unknown server "${name}": expected ${
+          [...BENCH_SERVERS, ...EXTRA_BENCH_SERVERS].join(", ")
+        }`,
+      );
     }
   }
   const runs = values.runs === undefined ? (values.quick ? 1 : 3) : Number(values.runs);
@@ -104,7 +109,9 @@ function _usage(): string {
     "  --quick      smaller sizes and one run (about two minutes)",
     "  --runs N     measured runs of each workload (default 3; 1 with --quick)",
     `  --only W     workloads: ${WORKLOADS.map((w) => w.name).join(", ")}`,
-    `  --servers S  servers: ${BENCH_SERVERS.join(", ")}`,
+    `  --servers S  servers: ${
+      BENCH_SERVERS.join(", ")
+    }; also ferry-metrics (ferry with --metrics)`,
     "",
     "Workloads:",
     ...WORKLOADS.map((w) => `  ${w.name.padEnd(11)}${w.title}`),
@@ -275,7 +282,9 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const names: BenchServerName[] = [];
   const skipped: Record<string, string> = {};
   for (const name of options.servers) {
-    const missing = name === "ferry" ? undefined : await peerServerMissing(name);
+    const missing = name === "ferry" || name === "ferry-metrics"
+      ? undefined
+      : await peerServerMissing(name);
     if (missing) {
       skipped[name] = missing;
       _log(`skipping ${name}: ${missing}`);
