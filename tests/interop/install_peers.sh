@@ -9,7 +9,7 @@
 set -euo pipefail
 
 PEERS_DIR="${FERRY_PEERS_DIR:-/var/cache/ferry-peers}"
-PACKAGES=(vsftpd python3 python3-pyftpdlib python3-prometheus-client curl lftp openssl
+PACKAGES=(vsftpd python3 python3-pyftpdlib python3-prometheus-client logrotate curl lftp openssl
   libsodium23 libcap2 libpam0g libssl3 libcrypt1 libpam-modules)
 
 if [ "$(id -u)" != 0 ]; then
