@@ -113,7 +113,7 @@ Deno.test("the README's systemd ExecStart runs with only its permissions, and Ex
     ["/var/log/ferry", `${dir}/log`],
   ];
   const unit = readmeBlock("ini", "### systemd");
-  let execStart = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit)?.[1]!.replace(/\\\n\s*/g, "");
+  let execStart = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit)?.[1]?.replace(/\\\n\s*/g, "");
   assert.ok(execStart);
   for (const [from, to] of paths) execStart = execStart.replaceAll(from, to);
   const [command, ...args] = execStart.split(/\s+/);
