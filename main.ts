@@ -14,9 +14,9 @@ import { ExitStatus } from "./cli/exit_status.ts";
 // Each command's modules load when it runs (static specifiers, so `deno compile`
 // still embeds them): a client command never pays for the server's, nor
 // `ferry serve` for the client's.
-const serverModule = () => import("./server/serve_command.ts");
-const userModule = () => import("./server/user_command.ts");
-const certModule = () => import("./server/cert_command.ts");
+const serverModule = () => import("./server/cli/serve_command.ts");
+const userModule = () => import("./server/cli/user_command.ts");
+const certModule = () => import("./server/cli/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -34,7 +34,7 @@ function buildProgram(): Command {
     .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
     .showHelpAfterError();
 
-  // `ferry serve` parses its own flags, made from the settings table (server/serve_cli.ts);
+  // `ferry serve` parses its own flags, made from the settings table (server/cli/serve_cli.ts);
   // main() hands it its arguments. This entry only lists it in `ferry --help`.
   program.command("serve")
     .description("Run the FTP server in the foreground (Ctrl-C stops it, SIGHUP reloads).")

@@ -7,9 +7,9 @@
 
 import * as net from "node:net";
 import * as path from "node:path";
-import { Authenticator } from "./auth.ts";
+import { Authenticator } from "./auth/authenticator.ts";
 import type { ServerConfig } from "./config.ts";
-import { LocalStorage } from "./local_storage.ts";
+import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
 import { ConnectionLimits, LoginThrottle, TOO_MANY_USERS } from "./limits.ts";
@@ -17,8 +17,8 @@ import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
-import type { Storage } from "./storage.ts";
-import { loadSecureContext, TlsSetupError } from "./tls_context.ts";
+import type { Storage } from "./storage/storage.ts";
+import { loadSecureContext, TlsSetupError } from "./tls/tls_context.ts";
 import type { SecureContext } from "node:tls";
 
 /** Thrown when the server cannot start; the message says what to fix. */

@@ -14,17 +14,17 @@ import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { ReplyExchange, SessionSequence } from "../protocol/sequence.ts";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
 import { MLST_FACTS } from "../protocol/listing.ts";
-import type { Authenticator } from "./auth.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
 import type { ServerConfig } from "./config.ts";
-import type { DataChannel } from "./data_channel.ts";
-import type { PassiveListener } from "./passive_listener.ts";
+import type { DataChannel } from "./data/data_channel.ts";
+import type { PassiveListener } from "./data/passive_listener.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { ServerEvents } from "./events.ts";
 import type { Logger, LogValue } from "./log.ts";
-import type { Storage } from "./storage.ts";
+import type { Storage } from "./storage/storage.ts";
 import type { LoginThrottle } from "./limits.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
-import { startServerTls, TicketBook } from "./tls_context.ts";
+import { startServerTls, TicketBook } from "./tls/tls_context.ts";
 
 /**
  * What every session shares: settings, users, log and the way to open a

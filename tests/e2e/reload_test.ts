@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type CliProcess, readReadyLine, startCli } from "./cli_helpers.ts";
 import { format, RawClient, readAll, withTimeout } from "../helpers/raw_client.ts";
 import { TlsTestClient } from "../helpers/tls_client.ts";
-import { makeCertificate } from "../../server/cert_command.ts";
+import { makeCertificate } from "../../server/cli/cert_command.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();

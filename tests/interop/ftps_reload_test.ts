@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { withServer } from "../helpers/raw_client.ts";
 import { tlsServerOptions, TlsTestClient } from "../helpers/tls_client.ts";
-import { makeCertificate } from "../../server/cert_command.ts";
+import { makeCertificate } from "../../server/cli/cert_command.ts";
 import { loadLiveState } from "../../server/server.ts";
 import { ignoreMissing } from "./peers.ts";
 

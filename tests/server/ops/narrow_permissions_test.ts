@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { FORWARDED_SIGNALS, narrowedFlags } from "../../../server/narrow_permissions.ts";
+import { FORWARDED_SIGNALS, narrowedFlags } from "../../../server/cli/narrow_permissions.ts";
 import { servedEnvNames } from "../../../server/ops/settings.ts";
 
 Deno.test("narrowedFlags() reads the config file, writes the log files and reads only the FERRY_ variables it names", () => {

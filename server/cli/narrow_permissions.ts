@@ -1,0 +1,122 @@
+/**
+ * The second fence around the disk for an installed `ferry`: a `ferry` that
+ * holds broad read/write permissions (it is also the client, which writes
+ * wherever the user asks) runs `serve` again in a child Deno process whose
+ * permissions are narrowed to the served root, the credentials file, the
+ * TLS files, the configuration file, the log files it names and the
+ * `FERRY_*` environment variables it reads.
+ *
+ * @module
+ */
+
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { servedEnvNames } from "../ops/settings.ts";
+
+/** The files and directories a server needs, from its options. */
+export interface ServedPaths {
+  root: string;
+  credentials: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The configuration file (read again on SIGHUP). */
+  config?: string;
+  /** Log files the server appends to (xferlog). */
+  logFiles?: string[];
+}
+
+/**
+ * The Deno permission flags that let `serve` run and nothing more: network,
+ * read of the root, credentials, TLS and configuration files, write of the
+ * root and the log files, and the `FERRY_*` environment variables.
+ *
+ * @example
+ * ```ts
+ * narrowedFlags({ root: "./srv", credentials: "./credentials.txt" });
+ * // ["--allow-net", "--allow-read=/abs/srv,/abs/credentials.txt", "--allow-write=/abs/srv",
+ * //  "--allow-env=FERRY_CONFIG,FERRY_HOST,…"]
+ * ```
+ */
+export function narrowedFlags(paths: ServedPaths): string[] {
+  const absolute = (file: string) => path.resolve(file);
+  const readable = [paths.root, paths.credentials, paths.tlsCert, paths.tlsKey, paths.config]
+    .filter((file): file is string => file !== undefined)
+    .map(absolute);
+  const writable = [paths.root, ...(paths.logFiles ?? [])].map(absolute);
+  return [
+    "--allow-net",
+    `--allow-read=${readable.join(",")}`,
+    `--allow-write=${writable.join(",")}`,
+    `--allow-env=${servedEnvNames().join(",")}`,
+  ];
+}
+
+/** True when this process may write anywhere: the permissions are broader than a server needs. */
+export function holdsBroadPermissions(): boolean {
+  return Deno.permissions.querySync({ name: "write" }).state === "granted";
+}
+
+/**
+ * How to start this program again under `deno run`, or undefined when that
+ * is impossible (a `deno compile`d binary, or a main module without a
+ * `deno.json` beside it).
+ */
+export function relaunchCommand(): { deno: string; config: string; main: string } | undefined {
+  const execPath = Deno.execPath();
+  if (!/^deno(\.exe)?$/.test(path.basename(execPath))) return undefined;
+  // `--allow-run=deno` (the install task) allows "deno" found on PATH, not the resolved path.
+  const deno = [execPath, "deno"].find((command) =>
+    Deno.permissions.querySync({ name: "run", command }).state === "granted"
+  );
+  if (deno === undefined) return undefined;
+  const main = Deno.mainModule;
+  if (!main.startsWith("file:")) return undefined;
+  const config = fileURLToPath(new URL("./deno.json", main));
+  try {
+    Deno.statSync(config);
+  } catch {
+    return undefined;
+  }
+  return { deno, config, main };
+}
+
+/** The signals the parent passes on to the narrowed child: stop, stop, reload. */
+export const FORWARDED_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * Runs `ferry serve ARGS` in a child `deno run` with narrowed permissions,
+ * forwarding SIGINT, SIGTERM and SIGHUP, and resolves with its exit code.
+ */
+export async function serveNarrowed(
+  args: string[],
+  paths: ServedPaths,
+  relaunch: { deno: string; config: string; main: string },
+): Promise<number> {
+  const child = new Deno.Command(relaunch.deno, {
+    args: [
+      "run",
+      "--no-prompt",
+      "--config",
+      relaunch.config,
+      ...narrowedFlags(paths),
+      relaunch.main,
+      "serve",
+      ...args,
+    ],
+    stdin: "null",
+  }).spawn();
+  const forward = (signal: Deno.Signal) => () => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  const listeners = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
+  try {
+    return (await child.status).code;
+  } finally {
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+  }
+}
