@@ -58,6 +58,8 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** How log lines are written: `text` (time event key=value) or `json` (one object per line). */
   logFormat: "text" | "json";
+  /** A file to write the log to instead of stderr. */
+  logFile?: string;
   /** A file to append one wu-ftpd xferlog(5) line per finished or failed transfer to. */
   xferlog?: string;
   /** Where to serve Prometheus metrics and the health check; off when absent. */

@@ -122,7 +122,7 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
       { name: "read", path: file },
       `--allow-read=${file}`,
     ]),
-    ...[config.xferlog].filter((file) => file !== undefined).map((
+    ...[config.xferlog, config.logFile].filter((file) => file !== undefined).map((
       file,
     ): [Deno.PermissionDescriptor, string] => [
       { name: "write", path: file },

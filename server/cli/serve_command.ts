@@ -9,12 +9,13 @@
 import type { ServerConfig } from "../config.ts";
 import { ExitStatus } from "../../cli/exit_status.ts";
 import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
-import { FtpServer } from "../server.ts";
+import { FtpServer, StartupError } from "../server.ts";
 import { Logger } from "../log.ts";
 import { formatSettings, resolveSettings, toServerConfig } from "../ops/resolve_settings.ts";
 import { loadServeSettings } from "../ops/load_settings.ts";
 import { parseServeArgs, type ServeRequest } from "./serve_cli.ts";
 import { XferLog } from "../ops/xferlog.ts";
+import { AppendFile } from "../ops/append_file.ts";
 import { ServerMetrics } from "../ops/metrics.ts";
 import { MetricsEndpoint } from "../ops/metrics_http.ts";
 import { Reloader } from "../ops/reload.ts";
@@ -64,13 +65,18 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
       ...(config.tlsCert ? { tlsCert: config.tlsCert } : {}),
       ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
       ...(loaded.configPath !== undefined ? { config: loaded.configPath } : {}),
-      logFiles: config.xferlog !== undefined ? [config.xferlog] : [],
+      logFiles: [config.xferlog, config.logFile].filter((file) => file !== undefined),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;
   }
-  const logger = new Logger(undefined, { format: config.logFormat });
-  const xferlog = config.xferlog !== undefined ? await XferLog.open(config.xferlog) : undefined;
+  const logFile = config.logFile !== undefined ? await openLog(config.logFile) : undefined;
+  const logger = new Logger(logFile ? (line) => logFile.writeLine(line) : undefined, {
+    format: config.logFormat,
+  });
+  const xferlog = config.xferlog !== undefined
+    ? await openLog(config.xferlog, XferLog.open)
+    : undefined;
   const metrics = config.metrics !== undefined ? new ServerMetrics() : undefined;
   const server = await FtpServer.start(config, { logger });
   const stopXferlog = xferlog ? server.events.on(xferlog.listener) : undefined;
@@ -90,6 +96,7 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
     request,
     current: loaded.settings,
     ...(xferlog ? { xferlog } : {}),
+    ...(logFile ? { logFile } : {}),
   });
   console.log(server.describe() + (endpoint ? `; metrics on ${endpoint.url}` : ""));
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -125,6 +132,21 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
     stopXferlog?.();
     stopMetrics?.();
     xferlog?.close();
+    logFile?.close();
+  }
+}
+
+/** Opens a log file, or says which one cannot be opened and why. */
+async function openLog<T = AppendFile>(
+  file: string,
+  open: (file: string) => Promise<T> = AppendFile.open as (file: string) => Promise<T>,
+): Promise<T> {
+  try {
+    return await open(file);
+  } catch (error) {
+    throw new StartupError(`Cannot open log file ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -14,6 +14,7 @@ import type { FtpServer } from "../server.ts";
 import { loadLiveState } from "../server.ts";
 import type { Logger } from "../log.ts";
 import type { XferLog } from "./xferlog.ts";
+import type { AppendFile } from "./append_file.ts";
 import { loadServeSettings, readServeEnv, type SettingsRequest } from "./load_settings.ts";
 import {
   type EffectiveSetting,
@@ -47,6 +48,8 @@ export interface ReloaderOptions {
   current: EffectiveSettings;
   /** The transfer log, reopened on each reload. */
   xferlog?: XferLog;
+  /** The log file (`--log-file`), reopened on each reload. */
+  logFile?: AppendFile;
   /** Reads the environment. */
   env?: (name: string) => string | undefined;
 }
@@ -112,7 +115,7 @@ export class Reloader {
   }
 
   async #reload(): Promise<ReloadOutcome> {
-    const { server, logger, request, xferlog } = this.#options;
+    const { server, logger, request, xferlog, logFile } = this.#options;
     let outcome: ReloadOutcome;
     try {
       const loaded = await loadServeSettings(request, this.#options.env ?? readServeEnv);
@@ -134,6 +137,7 @@ export class Reloader {
       if (files.users !== previous.users) changed.push("users");
       if (files.tls !== previous.tls) changed.push("tls_files");
       await xferlog?.reopen();
+      await logFile?.reopen();
       // Nothing can fail from here on: the new state goes in force at once.
       server.replaceLiveState(state);
       logger.format = config.logFormat;

@@ -235,6 +235,15 @@ export const SETTINGS: readonly Setting[] = [
     apply: (config, format) => config.logFormat = format,
   }),
   setting({
+    key: "log_file",
+    kind: path(),
+    help:
+      "write the log to this file instead of stderr (without systemd or a container); reopened on SIGHUP",
+    example: "/var/log/ferry/ferry.log",
+    live: false,
+    apply: (config, file) => config.logFile = file,
+  }),
+  setting({
     key: "xferlog",
     kind: path(),
     help: "append one wu-ftpd xferlog(5) line per transfer to this file; reopened on SIGHUP",

@@ -18,6 +18,7 @@
 
 import { comparableAddress } from "../../protocol/address.ts";
 import type { ServerEvent } from "../events.ts";
+import { AppendFile } from "./append_file.ts";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -97,56 +98,36 @@ export function xferlogLine(event: ServerEvent): string | undefined {
  * ```
  */
 export class XferLog {
-  /** The file's path. */
-  readonly path: string;
-  #file: Deno.FsFile;
-  readonly #encoder = new TextEncoder();
+  readonly #file: AppendFile;
 
-  private constructor(path: string, file: Deno.FsFile) {
-    this.path = path;
+  private constructor(file: AppendFile) {
     this.#file = file;
   }
 
   /** Opens (creating, mode 0640) the file for appending. */
   static async open(path: string): Promise<XferLog> {
-    return new XferLog(path, await XferLog.#openFile(path));
+    return new XferLog(await AppendFile.open(path));
   }
 
-  static #openFile(path: string): Promise<Deno.FsFile> {
-    return Deno.open(path, { append: true, create: true, mode: 0o640 });
+  /** The file's path. */
+  get path(): string {
+    return this.#file.path;
   }
 
   /** The event listener: writes the line of each file transfer. */
   readonly listener = (event: ServerEvent): void => {
     if (event.name !== "transfer") return;
     const line = xferlogLine(event);
-    if (line === undefined) return;
-    const data = this.#encoder.encode(line + "\n");
-    try {
-      let written = 0;
-      while (written < data.length) written += this.#file.writeSync(data.subarray(written));
-    } catch {
-      // A full disk must not take the server down; the log line says what happened.
-    }
+    if (line !== undefined) this.#file.writeLine(line);
   };
 
-  /**
-   * Opens the path again (after logrotate moved the file away); the old
-   * file is closed only once the new one is open.
-   */
-  async reopen(): Promise<void> {
-    const file = await XferLog.#openFile(this.path);
-    const old = this.#file;
-    this.#file = file;
-    old.close();
+  /** Opens the path again (after logrotate moved the file away). */
+  reopen(): Promise<void> {
+    return this.#file.reopen();
   }
 
   /** Closes the file. */
   close(): void {
-    try {
-      this.#file.close();
-    } catch {
-      // already closed
-    }
+    this.#file.close();
   }
 }

@@ -130,6 +130,7 @@ Deno.test("the README's systemd ExecStart runs with only its permissions, and Ex
       `credentials = "${dir}/etc/credentials.txt"`,
       'log_format = "json"',
       `xferlog = "${dir}/log/xferlog"`,
+      `log_file = "${dir}/log/ferry.log"`,
       extra,
     ].join("\n");
   await Deno.writeTextFile(`${dir}/etc/ferry.toml`, settings(""));
@@ -140,7 +141,17 @@ Deno.test("the README's systemd ExecStart runs with only its permissions, and Ex
     await upload(port, "a.bin");
     await Deno.writeTextFile(`${dir}/etc/ferry.toml`, settings("max_sessions = 50"));
     served.child.kill("SIGHUP"); // what ExecReload does
-    const reload = await until("the reload line", served, () => reloads(served)[0]);
+    const logged = () =>
+      Deno.readTextFileSync(`${dir}/log/ferry.log`).trim().split("\n").map((line) =>
+        JSON.parse(line)
+      );
+    const reload = await until(
+      "the reload line",
+      served,
+      () => logged().find((record) => record.event === "reload"),
+    );
+    assert.ok(logged().some((record) => record.event === "transfer" && record.path === "/a.bin"));
+    assert.equal(served.stderr.filter((line) => line.startsWith("{")).length, 0);
     assert.equal(reload.ok, true, JSON.stringify(reload));
     assert.equal(reload.changed, "max_sessions");
     const xferlog = await Deno.readTextFile(`${dir}/log/xferlog`);
