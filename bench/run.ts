@@ -395,9 +395,12 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const full = !options.quick && workloads.length === WORKLOADS.length &&
     options.servers.length === BENCH_SERVERS.length;
   if (full && Object.keys(failures).length === 0) {
+    const resultsFile = path.join(BENCH_DIR, "RESULTS.md");
+    const previous = await Deno.readTextFile(resultsFile).catch(() => "");
     await Deno.writeTextFile(
-      path.join(BENCH_DIR, "RESULTS.md"),
-      _resultsMarkdown(table, result.started, seconds, options.runs, machine),
+      resultsFile,
+      _resultsMarkdown(table, result.started, seconds, options.runs, machine) +
+        keptSections(previous),
     );
     // Keep the committed file as `deno fmt` would leave it (`deno task check` checks it).
     await new Deno.Command(Deno.execPath(), {
@@ -409,6 +412,19 @@ export async function runBench(options: BenchOptions): Promise<number> {
   }
   _log(`total ${seconds.toFixed(0)} s`);
   return Object.keys(failures).length > 0 ? 1 : 0;
+}
+
+/**
+ * The line in bench/RESULTS.md after which the text is kept by a full pass:
+ * sections of targeted runs (`--servers ferry,ferry-metrics`, …) that a full
+ * pass does not measure.
+ */
+export const KEPT_MARKER = "<!-- Sections below are targeted runs; a full pass keeps them. -->";
+
+/** The part of an existing RESULTS.md a full pass keeps (from {@linkcode KEPT_MARKER} on). */
+export function keptSections(previous: string): string {
+  const at = previous.indexOf(KEPT_MARKER);
+  return at < 0 ? "" : "\n" + previous.slice(at);
 }
 
 function _resultsMarkdown(

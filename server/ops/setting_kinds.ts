@@ -351,9 +351,11 @@ export function url(protocols: readonly string[]): Kind<string> {
  * list(ipAddress()).fromText("127.0.0.1,::1"); // ["127.0.0.1", "::1"]
  * ```
  */
-export function list<T>(item: Kind<T>): Kind<T[]> {
-  const expected = `a list of ${item.expected.replace(/^an? /, "")} values`;
+export function list<T>(item: Kind<T>, min = 0): Kind<T[]> {
+  const what = `${item.expected.replace(/^an? /, "")} values`;
+  const expected = min > 0 ? `a list of at least ${min} ${what}` : `a list of ${what}`;
   const each = <V>(values: V[], read: (value: V) => T) => {
+    if (values.length < min) return fail(expected);
     try {
       return values.map(read);
     } catch (error) {

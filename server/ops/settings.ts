@@ -60,7 +60,7 @@ function setting<T>(entry: Omit<Setting<NoInfer<T>>, "kind"> & { kind: Kind<T> }
 export const SETTINGS: readonly Setting[] = [
   setting({
     key: "host",
-    kind: list(ipAddress()),
+    kind: list(ipAddress(), 1),
     default: ["127.0.0.1", "::1"],
     help: "addresses to listen on (a flag may be repeated)",
     live: false,

@@ -53,7 +53,7 @@ Deno.test("resolveSettings() names the file, the key and what was expected, for 
   assert.ok(error instanceof SettingsError);
   assert.equal(error.exitCode, 2);
   assert.deepEqual(error.problems.toSorted(), [
-    'ferry.toml: host: expected a list of IP address values (an IP address), got ["127.0.0.1","nowhere"]',
+    'ferry.toml: host: expected a list of at least 1 IP address values (an IP address), got ["127.0.0.1","nowhere"]',
     'ferry.toml: pasv_ports: expected a port range "LOW-HIGH" within 1-65535, got "9-2"',
     'ferry.toml: port: expected an integer 0-65535, got "21"',
     'ferry.toml: unknown key "prot"',
@@ -92,6 +92,14 @@ Deno.test("resolveSettings() reads lists from a repeated flag, a comma list and 
     resolveSettings({ file: file('host = "127.0.0.3"') }).get("host")?.value,
     ["127.0.0.3"],
   );
+});
+
+Deno.test("resolveSettings() refuses an empty host list", () => {
+  assert.throws(
+    () => resolveSettings({ env: (name) => name === "FERRY_HOST" ? "" : undefined }),
+    /FERRY_HOST: host: expected a list of at least 1 IP address values, got ""/,
+  );
+  assert.throws(() => resolveSettings({ file: file("host = []") }), /at least 1/);
 });
 
 Deno.test("booleans: a flag sets them, the environment and the file say true or false", () => {
