@@ -8,11 +8,14 @@
 import * as net from "node:net";
 import * as path from "node:path";
 import { Authenticator } from "./auth/authenticator.ts";
+import type { UserStore } from "./auth/user_store.ts";
 import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
-import { ConnectionLimits, LoginThrottle, TOO_MANY_USERS } from "./limits.ts";
+import { ConnectionLimits, TOO_MANY_USERS } from "./limits.ts";
+import { LoginThrottle } from "./auth/login_throttle.ts";
+import { PassivePortPool } from "./data/passive_port_pool.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
@@ -51,6 +54,19 @@ export interface CloseOptions {
 export interface StartOptions {
   /** Where log lines go. */
   logger?: Logger;
+  /**
+   * Where users are looked up; the server closes it when it closes.
+   *
+   * @default {undefined} (the credentials file of the config)
+   */
+  userStore?: UserStore;
+  /**
+   * Opens the storage for a user's home (a virtual path under the served
+   * root); tests pass an in-memory one.
+   *
+   * @default {undefined} (the jailed disk under the config's root)
+   */
+  openStorage?: (home: string) => Promise<Storage>;
   /** The observers of the server's events (see {@linkcode FtpServer.events}); a new set when absent. */
   events?: ServerEvents;
 }
@@ -68,17 +84,21 @@ export interface LiveState {
 }
 
 /**
- * Loads the users and the TLS certificate and key a configuration names.
+ * Loads the users (from the credentials file, or from `userStore` when the
+ * server was given one) and the TLS certificate and key a configuration names.
  *
  * @throws {StartupError} saying which file is wrong and why.
  */
-export async function loadLiveState(config: ServerConfig): Promise<LiveState> {
+export async function loadLiveState(
+  config: ServerConfig,
+  userStore?: UserStore,
+): Promise<LiveState> {
   let authenticator: Authenticator;
+  const anonymous = config.anonymous ? { anonymous: { home: "/" } } : {};
   try {
-    authenticator = await Authenticator.fromFile(
-      config.credentials,
-      config.anonymous ? { anonymous: { home: "/" } } : {},
-    );
+    authenticator = userStore
+      ? new Authenticator(userStore, anonymous)
+      : await Authenticator.fromFile(config.credentials, anonymous);
   } catch (error) {
     throw new StartupError(
       `Cannot load credentials: ${(error as Error).message}`,
@@ -170,6 +190,11 @@ export class FtpServer {
   /** The context every session shares; a reload replaces its live state. */
   #context: ServerContext | undefined;
   #closing: Promise<void> | undefined;
+  /** Sessions started so far: each session's number in the log. */
+  #sessionCount = 0;
+  #users: UserStore | undefined;
+  /** True when the user store was given to {@linkcode FtpServer.start} (a reload keeps it). */
+  #ownStore = false;
   #cutGrace: (() => void) | undefined;
 
   private constructor(
@@ -220,6 +245,20 @@ export class FtpServer {
     context.authenticator = state.authenticator;
     context.secureContext = state.secureContext;
     this.#limits.configure(state.config);
+    const previous = this.#users;
+    this.#users = state.authenticator.store;
+    if (previous !== undefined && previous !== this.#users) previous.close().catch(() => {});
+  }
+
+  /**
+   * Loads the live state for `config` the way this server loads it: the
+   * users file again, or the user store it was started with (a database
+   * store is live by itself), and the TLS files.
+   *
+   * @throws {StartupError} saying which file is wrong and why.
+   */
+  loadLiveState(config: ServerConfig): Promise<LiveState> {
+    return loadLiveState(config, this.#ownStore ? this.#users : undefined);
   }
 
   /** The number of open control connections. */
@@ -238,7 +277,7 @@ export class FtpServer {
         })`,
       );
     }
-    const { authenticator, secureContext } = await loadLiveState(config);
+    const { authenticator, secureContext } = await loadLiveState(config, options.userStore);
     let root: string;
     try {
       await Deno.mkdir(config.root, { recursive: true });
@@ -255,12 +294,16 @@ export class FtpServer {
       authenticator,
       log: logger,
       events,
-      openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
+      openStorage: options.openStorage ??
+        ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
+      passivePorts: new PassivePortPool(config.pasvPorts),
       ...(secureContext ? { secureContext } : {}),
     };
     server.#context = context;
     server.#limits = new ConnectionLimits(config);
+    server.#users = authenticator.store;
+    server.#ownStore = options.userStore !== undefined;
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
     const ports: [number, boolean][] = [[config.port, false]];
@@ -326,7 +369,7 @@ export class FtpServer {
       setTimeout(() => socket.destroy(), 1000).unref?.();
       return;
     }
-    const session = new Session(socket, context, { implicitTls });
+    const session = new Session(socket, context, { implicitTls, id: ++this.#sessionCount });
     this.#sessions.add(session);
     const running = session.run().finally(() => {
       this.#limits.release(address);
@@ -394,6 +437,7 @@ export class FtpServer {
     );
     await Promise.all([...this.#running]);
     await Promise.all(stopped);
+    await this.#users?.close();
     this.#logger.flush();
   }
 }

@@ -11,7 +11,6 @@
  */
 
 import type { FtpServer } from "../server.ts";
-import { loadLiveState } from "../server.ts";
 import type { Logger } from "../log.ts";
 import type { XferLog } from "./xferlog.ts";
 import type { AppendFile } from "./append_file.ts";
@@ -131,7 +130,7 @@ export class Reloader {
         if (kept !== undefined) merged.set(entry.key, kept);
       }
       const config = toServerConfig(merged);
-      const state = await loadLiveState(config);
+      const state = await server.loadLiveState(config);
       const files = await this.#readFiles(config);
       const previous = await this.#files;
       if (files.users !== previous.users) changed.push("users");

@@ -103,7 +103,8 @@ export const SETTINGS: readonly Setting[] = [
     kind: portRange(),
     help: "passive data ports to use, e.g. 50000-50999 (any free port when unset)",
     example: [50000, 50999],
-    live: true,
+    // The server's one passive port pool is made with the range at start.
+    live: false,
     apply: (config, range) => config.pasvPorts = range,
   }),
   setting({

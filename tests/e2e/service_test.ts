@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { formatCredentials, hashPassword } from "../../server/auth/authenticator.ts";
+import { formatCredentials, hashPassword } from "../../server/auth/mod.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
