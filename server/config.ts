@@ -70,6 +70,14 @@ export interface ServerConfig {
   hookQueueSize: number;
   /** How long a hook may run unless it sets its own timeout, in milliseconds. */
   hookTimeoutMs: number;
+  /** How log lines are written: `text` (time event key=value) or `json` (one object per line). */
+  logFormat: "text" | "json";
+  /** A file to write the log to instead of stderr. */
+  logFile?: string;
+  /** A file to append one wu-ftpd xferlog(5) line per finished or failed transfer to. */
+  xferlog?: string;
+  /** Where to serve Prometheus metrics and the health check; off when absent. */
+  metrics?: { host: string; port: number };
 }
 
 /**
@@ -104,6 +112,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxConcurrentHooks: DEFAULT_HOOK_SETTINGS.maxConcurrent,
   hookQueueSize: DEFAULT_HOOK_SETTINGS.queueSize,
   hookTimeoutMs: DEFAULT_HOOK_SETTINGS.timeoutMs,
+  logFormat: "text",
 };
 
 /**

@@ -16,7 +16,7 @@ import { ServerEvents } from "./events.ts";
 import { hookExecutables } from "./hooks/hook_config.ts";
 import { HookRunner } from "./hooks/hook_runner.ts";
 import type { HookStats } from "./hooks/hook_stats.ts";
-import { ConnectionLimits } from "./limits.ts";
+import { ConnectionLimits, TOO_MANY_USERS } from "./limits.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { PassivePortPool } from "./data/passive_port_pool.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
@@ -25,6 +25,7 @@ import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage/storage.ts";
 import { loadSecureContext, TlsSetupError } from "./tls/tls_context.ts";
+import type { SecureContext } from "node:tls";
 
 /** Thrown when the server cannot start; the message says what to fix. */
 export class StartupError extends CommandError {
@@ -73,6 +74,66 @@ export interface StartOptions {
   events?: ServerEvents;
 }
 
+/**
+ * What a reload (SIGHUP) may replace while sessions run: the settings, the
+ * users and the TLS certificate. Sessions read them from the shared context
+ * at each command and login; a control connection keeps the TLS context it
+ * shook hands with, for its data connections.
+ */
+export interface LiveState {
+  readonly config: ServerConfig;
+  readonly authenticator: Authenticator;
+  readonly secureContext?: SecureContext;
+}
+
+/**
+ * Loads the users (from the credentials file, or from `userStore` when the
+ * server was given one) and the TLS certificate and key a configuration names.
+ *
+ * @throws {StartupError} saying which file is wrong and why.
+ */
+export async function loadLiveState(
+  config: ServerConfig,
+  userStore?: UserStore,
+): Promise<LiveState> {
+  let authenticator: Authenticator;
+  const anonymous = config.anonymous ? { anonymous: { home: "/" } } : {};
+  try {
+    authenticator = userStore
+      ? new Authenticator(userStore, anonymous)
+      : await Authenticator.fromFile(config.credentials, anonymous);
+  } catch (error) {
+    throw new StartupError(
+      `Cannot load credentials: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new StartupError("--tls-cert and --tls-key go together");
+  }
+  if (
+    config.tlsCert === undefined && (config.implicitTlsPort !== undefined || config.requireTls)
+  ) {
+    throw new StartupError(
+      "--implicit-tls-port and --require-tls need --tls-cert and --tls-key",
+    );
+  }
+  if (config.tlsCert === undefined || config.tlsKey === undefined) {
+    return { config, authenticator };
+  }
+  try {
+    const secureContext = await loadSecureContext(
+      config.tlsCert,
+      config.tlsKey,
+      config.tlsMaxVersion,
+    );
+    return { config, authenticator, secureContext };
+  } catch (error) {
+    if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
   const checks: [Deno.PermissionDescriptor, string][] = [
     [{ name: "read", path: config.root }, `--allow-read=${config.root}`],
@@ -87,6 +148,12 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
     ...hookExecutables(config.hooks).map((command): [Deno.PermissionDescriptor, string] => [
       { name: "run", command },
       `--allow-run=${command}`,
+    ]),
+    ...[config.xferlog, config.logFile].filter((file) => file !== undefined).map((
+      file,
+    ): [Deno.PermissionDescriptor, string] => [
+      { name: "write", path: file },
+      `--allow-write=${file}`,
     ]),
     ...config.hosts.map((host): [Deno.PermissionDescriptor, string] => [
       { name: "net", host },
@@ -128,10 +195,14 @@ export class FtpServer {
   readonly events: ServerEvents;
   #hooks: HookRunner | undefined;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
+  /** The context every session shares; a reload replaces its live state. */
+  #context: ServerContext | undefined;
   #closing: Promise<void> | undefined;
   /** Sessions started so far: each session's number in the log. */
   #sessionCount = 0;
   #users: UserStore | undefined;
+  /** True when the user store was given to {@linkcode FtpServer.start} (a reload keeps it). */
+  #ownStore = false;
   #cutGrace: (() => void) | undefined;
 
   private constructor(
@@ -162,6 +233,50 @@ export class FtpServer {
     return this.#hooks?.stats;
   }
 
+  /** Logs a server-wide event (such as `reload`) and hands it to the event observers. */
+  logEvent(name: string, fields: Record<string, LogValue>): void {
+    this.#event(name, fields);
+  }
+
+  /** The settings in force (a reload may have replaced the ones it started with). */
+  get config(): ServerConfig {
+    return this.#context!.config;
+  }
+
+  /** False once {@linkcode FtpServer.close} has begun: new sessions are refused. */
+  get accepting(): boolean {
+    return this.#closing === undefined;
+  }
+
+  /**
+   * Puts new settings, users and TLS certificate in force, all at once:
+   * new logins, new TLS handshakes and the next command of every session
+   * use them; running transfers go on as they are. Settings that need a
+   * restart (addresses, ports, paths) must be the old ones: the caller
+   * keeps them (see `ops/reload.ts`).
+   */
+  replaceLiveState(state: LiveState): void {
+    const context = this.#context!;
+    context.config = state.config;
+    context.authenticator = state.authenticator;
+    context.secureContext = state.secureContext;
+    this.#limits.configure(state.config);
+    const previous = this.#users;
+    this.#users = state.authenticator.store;
+    if (previous !== undefined && previous !== this.#users) previous.close().catch(() => {});
+  }
+
+  /**
+   * Loads the live state for `config` the way this server loads it: the
+   * users file again, or the user store it was started with (a database
+   * store is live by itself), and the TLS files.
+   *
+   * @throws {StartupError} saying which file is wrong and why.
+   */
+  loadLiveState(config: ServerConfig): Promise<LiveState> {
+    return loadLiveState(config, this.#ownStore ? this.#users : undefined);
+  }
+
   /** The number of open control connections. */
   get sessionCount(): number {
     return this.#sessions.size;
@@ -178,18 +293,7 @@ export class FtpServer {
         })`,
       );
     }
-    let authenticator: Authenticator;
-    const anonymous = config.anonymous ? { anonymous: { home: "/" } } : {};
-    try {
-      authenticator = options.userStore
-        ? new Authenticator(options.userStore, anonymous)
-        : await Authenticator.fromFile(config.credentials, anonymous);
-    } catch (error) {
-      throw new StartupError(
-        `Cannot load credentials: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    const { authenticator, secureContext } = await loadLiveState(config, options.userStore);
     let root: string;
     try {
       await Deno.mkdir(config.root, { recursive: true });
@@ -198,29 +302,6 @@ export class FtpServer {
       throw new StartupError(
         `Cannot use root directory ${config.root}: ${(error as Error).message}`,
       );
-    }
-    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
-      throw new StartupError("--tls-cert and --tls-key go together");
-    }
-    if (
-      config.tlsCert === undefined && (config.implicitTlsPort !== undefined || config.requireTls)
-    ) {
-      throw new StartupError(
-        "--implicit-tls-port and --require-tls need --tls-cert and --tls-key",
-      );
-    }
-    let secureContext;
-    if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
-      try {
-        secureContext = await loadSecureContext(
-          config.tlsCert,
-          config.tlsKey,
-          config.tlsMaxVersion,
-        );
-      } catch (error) {
-        if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
-        throw error;
-      }
     }
     const events = options.events ?? new ServerEvents();
     const server = new FtpServer([], [], root, logger, events);
@@ -248,8 +329,10 @@ export class FtpServer {
       passivePorts: new PassivePortPool(config.pasvPorts),
       ...(secureContext ? { secureContext } : {}),
     };
+    server.#context = context;
     server.#limits = new ConnectionLimits(config);
     server.#users = authenticator.store;
+    server.#ownStore = options.userStore !== undefined;
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
     const ports: [number, boolean][] = [[config.port, false]];
@@ -305,7 +388,11 @@ export class FtpServer {
     const address = comparableAddress(socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
-      this.#event("refused", { peer: address, reason: refusal });
+      this.#event("refused", {
+        peer: address,
+        reason: refusal,
+        limit: refusal === TOO_MANY_USERS ? "max_sessions" : "max_sessions_per_ip",
+      });
       socket.on("error", () => {});
       socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
       setTimeout(() => socket.destroy(), 1000).unref?.();

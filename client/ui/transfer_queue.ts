@@ -13,7 +13,8 @@ import * as path from "node:path";
 import * as posix from "node:path/posix";
 import { ClientError, ExitCode } from "../errors.ts";
 import type { FtpClient } from "../ftp_client.ts";
-import { downloadFile, type ExistingPolicy, uploadFile } from "../transfer/local_transfer.ts";
+import { downloadFile, uploadFile } from "../transfer/local_transfer.ts";
+import type { ExistingPolicy } from "../transfer/overwrite.ts";
 import {
   isSafeEntryName,
   listLocalTree,

@@ -8,7 +8,7 @@
  */
 
 import { ClientError, ExitCode } from "../errors.ts";
-import { readCaFile } from "../tls/tls.ts";
+import { readCaFile } from "../tls/settings.ts";
 import { parseFtpUrl } from "../url.ts";
 import { LocalJail, LocalPathError } from "./local_jail.ts";
 import { startUiServer, type UiServer } from "./ui_server.ts";

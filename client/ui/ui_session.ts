@@ -9,7 +9,7 @@
 
 import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
 import { FtpClient, type FtpConnectOptions } from "../ftp_client.ts";
-import type { TlsSettings } from "../tls/tls.ts";
+import type { TlsSettings } from "../tls/settings.ts";
 import { credentialEnvironment, type FtpUrl, resolveCredentials } from "../url.ts";
 import { EventHub } from "./event_hub.ts";
 import type { LocalJail } from "./local_jail.ts";

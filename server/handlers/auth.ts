@@ -13,6 +13,7 @@ import { clearLoginRefused } from "./security.ts";
 /** USER: starts a login; the reply never tells whether the user exists. */
 export function user(session: Session, name: string): Promise<HandlerReply> {
   session.storage = undefined;
+  session.anonymous = false;
   session.permissions = "";
   session.cwd = "/";
   if (clearLoginRefused(session, name)) {
@@ -52,6 +53,7 @@ export async function pass(session: Session, password: string): Promise<HandlerR
     return { code: ReplyCode.NotLoggedIn, text: "Login incorrect." };
   }
   session.context.loginThrottle.success(address);
+  session.anonymous = record.name === "anonymous";
   session.storage = await session.context.openStorage(record.home);
   session.permissions = record.permissions;
   session.cwd = "/";

@@ -83,17 +83,21 @@ Deno.test("parseHookFlag() splits words at whitespace without a shell, or reads 
 Deno.test("serveConfig() collects --hook flags and the hook limits", () => {
   const config = serveConfig({
     hook: ["upload=/bin/a", "pre-delete=http://127.0.0.1:1/"],
-    hookTimeout: "2.5",
-    maxConcurrentHooks: "8",
-    hookQueueSize: "10",
+    hook_timeout: "2",
+    max_concurrent_hooks: "8",
+    hook_queue_size: "10",
   });
   assert.equal(config.hooks.length, 2);
-  assert.equal(config.hookTimeoutMs, 2500);
+  assert.equal(config.hookTimeoutMs, 2000);
   assert.equal(config.maxConcurrentHooks, 8);
   assert.equal(config.hookQueueSize, 10);
   assert.deepEqual(serveConfig({}).hooks, []);
-  assert.throws(() => serveConfig({ maxConcurrentHooks: "0" }), /max concurrent hooks/);
-  assert.throws(() => serveConfig({ hookTimeout: "-1" }), /--hook-timeout/);
+  assert.throws(
+    () => serveConfig({ max_concurrent_hooks: "0" }),
+    /max_concurrent_hooks|max-concurrent-hooks/,
+  );
+  assert.throws(() => serveConfig({ hook_timeout: "-1" }), /hook_timeout|hook-timeout/);
+  assert.throws(() => serveConfig({ hook: ["nope=x"] }), /unknown event "nope"/);
 });
 
 Deno.test("the relaunched server may run only the hook commands' executables", () => {
