@@ -133,20 +133,16 @@ export class TlsDataStream implements DataStream {
     if (this.socket.destroyed || this.#closing) {
       return Promise.reject(new Error("TLS data connection closed"));
     }
-    // The socket keeps its own reference to the chunk; the caller reuses its buffer.
-    const copy = data.slice();
+    // Settles once the socket is done with the chunk (its write callback), so the caller
+    // may reuse its buffer then without a copy of each chunk being made here.
     return new Promise((resolve, reject) => {
-      const onClose = () => {
-        this.socket.off("drain", onDrain);
-        reject(this.#error ?? new Error("TLS data connection closed"));
-      };
-      const onDrain = () => {
-        this.socket.off("close", onClose);
-        resolve(copy.length);
-      };
-      if (this.socket.write(copy)) return resolve(copy.length);
-      this.socket.once("drain", onDrain);
+      const onClose = () => reject(this.#error ?? new Error("TLS data connection closed"));
       this.socket.once("close", onClose);
+      this.socket.write(data, (error?: Error | null) => {
+        this.socket.off("close", onClose);
+        if (error) reject(this.#error ?? error);
+        else resolve(data.length);
+      });
     });
   }
 
