@@ -115,6 +115,11 @@ export interface StartBenchServerOptions {
    * @default {200}
    */
   passivePortCount?: number;
+  /**
+   * FTPS: the certificate and key files (PEM). ferry then offers AUTH TLS;
+   * vsftpd requires TLS for logins and data; other peers cannot.
+   */
+  tls?: { cert: string; key: string };
 }
 
 /** A 4 MiB block of bytes that are not all the same, for files and uploads. */
@@ -196,7 +201,9 @@ async function _drain(
 /** The repository's root (where main.ts is). */
 const REPO = path.resolve(import.meta.dirname ?? ".", "..");
 
-async function _startFerry(options: Required<StartBenchServerOptions>): Promise<BenchServer> {
+async function _startFerry(
+  options: Required<Omit<StartBenchServerOptions, "tls">> & Pick<StartBenchServerOptions, "tls">,
+): Promise<BenchServer> {
   const base = await Deno.makeTempDir({ dir: options.tmp.dir, prefix: "ferry-bench-ferry-" });
   const root = `${base}/root`;
   const credentials = `${base}/credentials.txt`;
@@ -231,7 +238,15 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
     args: [
       "run",
       ...(options.tmp.scopedPermissions
-        ? ["--allow-net", `--allow-read=${root},${credentials}`, `--allow-write=${root}`]
+        ? [
+          "--allow-net",
+          `--allow-read=${[
+            root,
+            credentials,
+            ...(options.tls ? [options.tls.cert, options.tls.key] : []),
+          ]}`,
+          `--allow-write=${root}`,
+        ]
         : ["--allow-all"]),
       `${REPO}/main.ts`,
       "serve",
@@ -251,6 +266,7 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
       String(options.maxSessions),
       "--idle-timeout",
       "3600",
+      ...(options.tls ? ["--tls-cert", options.tls.cert, "--tls-key", options.tls.key] : []),
     ],
     stdin: "null",
     stdout: "piped",
@@ -331,8 +347,10 @@ export async function startBenchServer(
     tmp: options.tmp,
     maxSessions: options.maxSessions ?? 10_100,
     passivePortCount: options.passivePortCount ?? 200,
+    ...(options.tls ? { tls: options.tls } : {}),
   };
   if (name === "ferry") return await _startFerry(settings);
+  if (options.tls && name !== "vsftpd") throw new RangeError(`${name} has no FTPS in the bench`);
   // startPeerServer makes its temporary folder under TMPDIR.
   const previous = Deno.env.get("TMPDIR");
   Deno.env.set("TMPDIR", options.tmp.dir);
@@ -341,6 +359,7 @@ export async function startBenchServer(
     peer = await startPeerServer(name, {
       maxClients: settings.maxSessions,
       passivePortCount: settings.passivePortCount,
+      ...(options.tls ? { tls: { ...options.tls, requireReuse: true } } : {}),
     });
   } finally {
     if (previous === undefined) Deno.env.delete("TMPDIR");

@@ -30,6 +30,7 @@ import { concurrentWorkload } from "./workloads/concurrent.ts";
 import { listingWorkload } from "./workloads/listing.ts";
 import { idleMemoryWorkload } from "./workloads/idle_memory.ts";
 import { clientsWorkload } from "./workloads/clients.ts";
+import { transferMemoryWorkload } from "./workloads/transfer_memory.ts";
 import type { Measurement, Workload, WorkloadContext } from "./workload.ts";
 
 /** Every workload, in the order they run and appear. */
@@ -43,6 +44,7 @@ export const WORKLOADS: readonly Workload[] = [
   concurrentWorkload,
   listingWorkload,
   clientsWorkload,
+  transferMemoryWorkload,
 ];
 
 const BENCH_DIR = import.meta.dirname ?? "bench";
