@@ -38,8 +38,11 @@ export interface TlsFlow {
 
 /** How long a closing TLS data connection may take to say goodbye before it is destroyed. */
 const CLOSE_GRACE_MS = 5_000;
-/** Pause the socket when this much received data waits to be read. */
-const HIGH_WATER = 4 * 1024 * 1024;
+/**
+ * Pause the socket when this much received data waits to be read (it was
+ * 4 MiB: 200 TLS uploads could queue 800 MiB of decrypted chunks).
+ */
+const HIGH_WATER = 512 * 1024;
 
 /**
  * A TLS data connection behind the {@linkcode DataStream} interface. Reads

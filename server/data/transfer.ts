@@ -167,9 +167,9 @@ export async function receiveFile(
   const read = async (buffer: Uint8Array) => {
     try {
       const n = await conn.read(buffer);
-      // A full buffer: more is waiting, the peer sends fast. A quarter or less: it does not.
-      if (n === buffer.length) buffers.keptUp();
-      else if (n !== null && n <= buffer.length / 4) buffers.fellBehind();
+      // Half the buffer or more at once: the peer sends fast. An eighth or less: it does not.
+      if (n !== null && n >= buffer.length / 2) buffers.keptUp();
+      else if (n !== null && n <= buffer.length / 8) buffers.fellBehind();
       return n;
     } catch (error) {
       throw new DataConnectionError(error);
