@@ -90,13 +90,14 @@ export class StallGuard {
  * Writes all of `data` to a connection; socket errors become
  * {@linkcode DataConnectionError}. Lets other sessions run now and then
  * (see {@linkcode fairShare}): the transfer loops all write through here.
- * Resolves with true if the first write took everything (the peer keeps up).
+ * Resolves with the number of socket writes it took: 1 when the first took
+ * everything (the peer keeps up).
  */
 export async function writeAll(
   conn: DataStream,
   data: Uint8Array,
   guard?: StallGuard,
-): Promise<boolean> {
+): Promise<number> {
   let written = 0;
   let writes = 0;
   while (written < data.length) {
@@ -109,7 +110,7 @@ export async function writeAll(
     guard?.kick();
   }
   await fairShare();
-  return writes <= 1;
+  return writes;
 }
 
 /**
@@ -132,8 +133,11 @@ export async function sendFile(
   const converter = ascii ? new LfToCrlf() : undefined;
   const guard = new StallGuard(conn, stallMs);
   const write = async (chunk: Uint8Array) => {
-    if (await writeAll(conn, chunk, guard)) buffers.keptUp();
-    else buffers.fellBehind();
+    // One write: the peer keeps up. Two are usual for a large chunk even to a fast reader;
+    // three or more: the socket filled up again and again, the peer is slower than the file.
+    const writes = await writeAll(conn, chunk, guard);
+    if (writes <= 1) buffers.keptUp();
+    else if (writes >= 3) buffers.fellBehind();
   };
   try {
     const total = await pump(
