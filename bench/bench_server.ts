@@ -129,6 +129,11 @@ export interface StartBenchServerOptions {
   serveArgs?: string[];
   /** Executables ferry may run (its hooks'), for its `--allow-run` (ferry only). */
   allowRun?: string[];
+  /**
+   * FTPS: the certificate and key files (PEM). ferry then offers AUTH TLS;
+   * vsftpd requires TLS for logins and data; other peers cannot.
+   */
+  tls?: { cert: string; key: string };
 }
 
 /** A 4 MiB block of bytes that are not all the same, for files and uploads. */
@@ -211,7 +216,7 @@ async function _drain(
 const REPO = path.resolve(import.meta.dirname ?? ".", "..");
 
 async function _startFerry(
-  options: Required<StartBenchServerOptions>,
+  options: Required<Omit<StartBenchServerOptions, "tls">> & Pick<StartBenchServerOptions, "tls">,
   name: "ferry" | "ferry-metrics" = "ferry",
 ): Promise<BenchServer> {
   const base = await Deno.makeTempDir({ dir: options.tmp.dir, prefix: "ferry-bench-ferry-" });
@@ -249,7 +254,15 @@ async function _startFerry(
     args: [
       "run",
       ...(options.tmp.scopedPermissions
-        ? ["--allow-net", `--allow-read=${root},${credentials}`, `--allow-write=${root}`]
+        ? [
+          "--allow-net",
+          `--allow-read=${[
+            root,
+            credentials,
+            ...(options.tls ? [options.tls.cert, options.tls.key] : []),
+          ]}`,
+          `--allow-write=${root}`,
+        ]
         : ["--allow-all"]),
       ...(options.allowRun.length > 0 ? [`--allow-run=${options.allowRun.join(",")}`] : []),
       `${REPO}/main.ts`,
@@ -272,6 +285,7 @@ async function _startFerry(
       "3600",
       ...options.serveArgs,
       ...(metricsPort !== undefined ? ["--metrics", `${host}:${metricsPort}`] : []),
+      ...(options.tls ? ["--tls-cert", options.tls.cert, "--tls-key", options.tls.key] : []),
     ],
     stdin: "null",
     stdout: "piped",
@@ -360,8 +374,10 @@ export async function startBenchServer(
     passivePortCount: options.passivePortCount ?? 200,
     serveArgs: options.serveArgs ?? [],
     allowRun: options.allowRun ?? [],
+    ...(options.tls ? { tls: options.tls } : {}),
   };
   if (name === "ferry" || name === "ferry-metrics") return await _startFerry(settings, name);
+  if (options.tls && name !== "vsftpd") throw new RangeError(`${name} has no FTPS in the bench`);
   // startPeerServer makes its temporary folder under TMPDIR.
   const previous = Deno.env.get("TMPDIR");
   Deno.env.set("TMPDIR", options.tmp.dir);
@@ -370,6 +386,7 @@ export async function startBenchServer(
     peer = await startPeerServer(name, {
       maxClients: settings.maxSessions,
       passivePortCount: settings.passivePortCount,
+      ...(options.tls ? { tls: { ...options.tls, requireReuse: true } } : {}),
     });
   } finally {
     if (previous === undefined) Deno.env.delete("TMPDIR");

@@ -31,6 +31,7 @@ import { concurrentWorkload } from "./workloads/concurrent.ts";
 import { listingWorkload } from "./workloads/listing.ts";
 import { idleMemoryWorkload } from "./workloads/idle_memory.ts";
 import { clientsWorkload } from "./workloads/clients.ts";
+import { transferMemoryWorkload } from "./workloads/transfer_memory.ts";
 import { STARTUP_SUBJECTS, startupWorkload } from "./workloads/startup.ts";
 import type { Measurement, Workload, WorkloadContext } from "./workload.ts";
 
@@ -46,6 +47,7 @@ export const WORKLOADS: readonly Workload[] = [
   listingWorkload,
   clientsWorkload,
   startupWorkload,
+  transferMemoryWorkload,
 ];
 
 const BENCH_DIR = import.meta.dirname ?? "bench";

@@ -1,6 +1,7 @@
 /**
  * The byte-moving loops of the data connection: file → socket (RETR) and
- * socket → file (STOR), with a reused buffer, no per-chunk allocation in
+ * socket → file (STOR), with buffers from one bounded pool that grow only
+ * for a peer that keeps up, no allocation per transfer or per chunk in
  * TYPE I, and the TYPE A line-ending conversion only when TYPE A is set.
  *
  * @module
@@ -8,63 +9,19 @@
 
 import { CrlfToLf, LfToCrlf } from "../../protocol/type_a.ts";
 import type { DataStream } from "../../transport/data_stream.ts";
+import { BufferPool } from "../../transport/buffer_pool.ts";
 import { pump } from "../../transport/pump.ts";
+import { TransferBuffers } from "../../transport/transfer_buffers.ts";
 import { fairShare } from "./fair_share.ts";
 import type { Storage, StorageFile } from "../storage/storage.ts";
 
-const BUFFER_SIZE = 1 << 20;
-/** Buffers the pool keeps for good. */
-const POOL_KEEP = 16;
 /**
- * Buffers the pool holds during a burst of transfers: a fresh MiB costs far
- * more (page faults, then garbage collection) than the transfer of a small
- * file. Some seconds after a burst the pool shrinks back to {@linkcode POOL_KEEP}.
+ * The transfer buffers of every session: 16 KiB to 1 MiB each, at most
+ * 16 MiB handed out past the 16 KiB every transfer is granted, in slabs
+ * freed some seconds after their last buffer comes back (issue 16: 200
+ * downloads at once used to take two 1 MiB buffers each, and keep them).
  */
-const POOL_LIMIT = 64;
-const POOL_TRIM_MS = 10_000;
-const pool: Uint8Array[] = [];
-let trimTimer: ReturnType<typeof setTimeout> | undefined;
-
-/** Takes a 1 MiB buffer from the pool (or makes one). Give it back with {@linkcode releaseBuffer}. */
-export function takeBuffer(): Uint8Array {
-  return pool.pop() ?? new Uint8Array(BUFFER_SIZE);
-}
-
-/** Returns a buffer to the pool. */
-export function releaseBuffer(buffer: Uint8Array): void {
-  if (buffer.length === SMALL_BUFFER_SIZE) {
-    if (smallPool.length < SMALL_POOL_LIMIT) smallPool.push(buffer);
-  } else if (pool.length < POOL_LIMIT) {
-    pool.push(buffer);
-    if (pool.length > POOL_KEEP && trimTimer === undefined) {
-      trimTimer = setTimeout(() => {
-        trimTimer = undefined;
-        if (pool.length > POOL_KEEP) pool.length = POOL_KEEP;
-      }, POOL_TRIM_MS);
-      (trimTimer as { unref?: () => void }).unref?.();
-    }
-  }
-}
-
-/** The size of the buffers for files known to be small (and for end-of-file reads). */
-const SMALL_BUFFER_SIZE = 64 * 1024;
-const SMALL_POOL_LIMIT = 64;
-const smallPool: Uint8Array[] = [];
-
-function takeSmallBuffer(): Uint8Array {
-  return smallPool.pop() ?? new Uint8Array(SMALL_BUFFER_SIZE);
-}
-
-/**
- * The two buffers for sending a file of `size` bytes: a file that fits in
- * one buffer needs a large one only for its data, and a small one for the
- * end-of-file read; a small file needs no large one at all. Many sessions
- * sending files of a MiB at once then do not each allocate two fresh MiBs.
- */
-function sendBuffers(size: number | undefined): readonly [Uint8Array, Uint8Array] {
-  if (size === undefined || size >= BUFFER_SIZE) return [takeBuffer(), takeBuffer()];
-  return [size <= SMALL_BUFFER_SIZE ? takeSmallBuffer() : takeBuffer(), takeSmallBuffer()];
-}
+export const transferBufferPool: BufferPool = new BufferPool();
 
 /**
  * Thrown by the transfer loops when the data connection fails (reset,
@@ -133,22 +90,27 @@ export class StallGuard {
  * Writes all of `data` to a connection; socket errors become
  * {@linkcode DataConnectionError}. Lets other sessions run now and then
  * (see {@linkcode fairShare}): the transfer loops all write through here.
+ * Resolves with the number of socket writes it took: 1 when the first took
+ * everything (the peer keeps up).
  */
 export async function writeAll(
   conn: DataStream,
   data: Uint8Array,
   guard?: StallGuard,
-): Promise<void> {
+): Promise<number> {
   let written = 0;
+  let writes = 0;
   while (written < data.length) {
     try {
       written += await conn.write(data.subarray(written));
     } catch (error) {
       throw new DataConnectionError(error);
     }
+    writes++;
     guard?.kick();
   }
   await fairShare();
+  return writes;
 }
 
 /**
@@ -164,22 +126,31 @@ export async function sendFile(
   stallMs?: number,
   size?: number,
 ): Promise<number> {
-  const buffers = sendBuffers(size);
+  const buffers = new TransferBuffers(
+    transferBufferPool,
+    size === undefined ? {} : { expectedBytes: size },
+  );
   const converter = ascii ? new LfToCrlf() : undefined;
   const guard = new StallGuard(conn, stallMs);
+  const write = async (chunk: Uint8Array) => {
+    // One write: the peer keeps up. Two are usual for a large chunk even to a fast reader;
+    // three or more: the socket filled up again and again, the peer is slower than the file.
+    const writes = await writeAll(conn, chunk, guard);
+    if (writes <= 1) buffers.keptUp();
+    else if (writes >= 3) buffers.fellBehind();
+  };
   try {
     const total = await pump(
       buffers,
       (buffer) => file.read(buffer),
-      (chunk) => writeAll(conn, chunk, guard),
+      write,
       converter ? { convert: (chunk) => converter.convert(chunk) } : {},
     );
     await conn.flush?.();
     return total;
   } finally {
     guard.stop();
-    releaseBuffer(buffers[0]);
-    releaseBuffer(buffers[1]);
+    buffers.release();
   }
 }
 
@@ -194,12 +165,16 @@ export async function receiveFile(
   ascii: boolean,
   stallMs?: number,
 ): Promise<number> {
-  const buffers = [takeBuffer(), takeBuffer()] as const;
+  const buffers = new TransferBuffers(transferBufferPool);
   const converter = ascii ? new CrlfToLf() : undefined;
   const guard = new StallGuard(conn, stallMs);
   const read = async (buffer: Uint8Array) => {
     try {
-      return await conn.read(buffer);
+      const n = await conn.read(buffer);
+      // Half the buffer or more at once: the peer sends fast. An eighth or less: it does not.
+      if (n !== null && n >= buffer.length / 2) buffers.keptUp();
+      else if (n !== null && n <= buffer.length / 8) buffers.fellBehind();
+      return n;
     } catch (error) {
       throw new DataConnectionError(error);
     } finally {
@@ -217,15 +192,15 @@ export async function receiveFile(
     );
   } finally {
     guard.stop();
-    releaseBuffer(buffers[0]);
-    releaseBuffer(buffers[1]);
+    buffers.release();
   }
 }
 
 /** The size of a file in TYPE A: its bytes plus one CR for every LF not already after a CR. */
 export async function asciiSize(storage: Storage, path: string): Promise<number> {
   const file = await storage.openRead(path);
-  const buffer = takeBuffer();
+  const pool = transferBufferPool;
+  const buffer = pool.take(pool.sizes[1] ?? pool.smallest) ?? pool.take(pool.smallest)!;
   const converter = new LfToCrlf();
   let total = 0;
   try {
@@ -235,7 +210,7 @@ export async function asciiSize(storage: Storage, path: string): Promise<number>
       total += converter.convert(buffer.subarray(0, n)).length;
     }
   } finally {
-    releaseBuffer(buffer);
+    pool.release(buffer);
     file.close();
   }
   return total;
