@@ -62,18 +62,11 @@ Deno.test("takeAll waits for the slowest cap, and a wait ends on abort", async (
   controller.abort(new Error("ABOR"));
   await assert.rejects(aborted, /ABOR/);
   await assert.rejects(sleep(1, AbortSignal.abort(new Error("early"))), /early/);
-  controller.abort();
-  // The long wait is left to its timer; end it so the test leaks no timer.
   const stop = new AbortController();
   const pending = takeAll([slow], 4 * MiB, stop.signal)!;
   stop.abort(new Error("done"));
   await assert.rejects(pending, /done/);
-  await assert.rejects(
-    wait.then(() => {
-      throw new Error("never");
-    }).catch((error) => {
-      throw error;
-    }),
-    /never/,
-  );
+  const started = performance.now();
+  await wait; // the slow cap's debt (about 1.75 s), then it resolves
+  assert.ok(performance.now() - started > 500, "it really waited");
 });
