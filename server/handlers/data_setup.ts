@@ -6,7 +6,6 @@
  * @module
  */
 
-import { isIPv6 } from "node:net";
 import {
   formatEpsvReplyText,
   formatPasvReplyText,
@@ -16,7 +15,6 @@ import {
   parsePortArgument,
   UnsupportedProtocolError,
 } from "../../protocol/address.ts";
-import { comparableAddress } from "../../protocol/address.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { ActiveChannel } from "../data/data_channel.ts";
@@ -53,23 +51,12 @@ function tlsData(session: Session): TlsDataOptions | undefined {
   };
 }
 
-/** The last local address looked at, in compared form, and its family: EPSV asks per file. */
-let local = { raw: "", comparable: "", family: 4 as 4 | 6 };
-
-function localAddress(session: Session): { comparable: string; family: 4 | 6 } {
-  if (session.localAddress !== local.raw) {
-    const comparable = comparableAddress(session.localAddress);
-    local = { raw: session.localAddress, comparable, family: isIPv6(comparable) ? 6 : 4 };
-  }
-  return local;
-}
-
 function comparableLocal(session: Session): string {
-  return localAddress(session).comparable;
+  return session.local.comparable;
 }
 
 function controlFamily(session: Session): 4 | 6 {
-  return localAddress(session).family;
+  return session.local.family;
 }
 
 function refuseAfterEpsvAll(session: Session, verb: string): void {
@@ -84,9 +71,9 @@ const UNSPECIFIED = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
 function useActive(session: Session, requested: HostPort, verb: string): HandlerReply {
   // An unspecified address can only mean the control connection's peer: connecting there is safe.
   const target = UNSPECIFIED.has(requested.host)
-    ? { ...requested, host: comparableAddress(session.peerAddress) }
+    ? { ...requested, host: session.peer.comparable }
     : requested;
-  if (comparableAddress(target.host) !== comparableAddress(session.peerAddress)) {
+  if (!session.peer.matches(target.host)) {
     session.log("bounce-refused", { verb, target: target.host });
     throw new FtpError(
       ReplyCode.ArgumentSyntaxError,
@@ -155,11 +142,7 @@ async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChan
     await listener.released; // its port is free again
     listener = undefined;
   }
-  const options = {
-    hostname,
-    peerAddress: session.peerAddress,
-    ...(config.pasvPorts ? { portRange: config.pasvPorts } : {}),
-  };
+  const options = { hostname, peer: session.peer, pool: session.context.passivePorts };
   let channel: PassiveChannel | TlsPassiveChannel;
   if (tls) {
     channel = await TlsPassiveChannel.listen({
