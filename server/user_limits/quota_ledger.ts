@@ -1,11 +1,17 @@
 /**
- * How much each home holds (bytes and files), for quotas. A home's usage is
- * measured when first needed, then kept current by the server's own writes,
- * deletes, renames and appends: each change is applied, at once, to every
- * measured home that contains it, so users sharing a home share its usage,
- * and a home inside another counts in both. Changes are applied
- * synchronously, before the bytes are written, so two sessions uploading at
- * once can never together pass a quota.
+ * How much each home holds (bytes and files), for quotas. Homes and paths
+ * are virtual paths from the served root ("/", "/home/alice",
+ * "/home/alice/file"), the same on every instance that serves that root.
+ * A home's usage is measured when first needed, then kept current by the
+ * server's own writes, deletes, renames and appends: each change counts in
+ * every measured home that contains it, so users sharing a home share its
+ * usage, and a home inside another counts in both.
+ *
+ * Uploads reserve bytes before writing them ({@linkcode UsageLedger.reserve});
+ * a reservation that would take any limited home past its limits is refused,
+ * so sessions uploading at once can never together pass a quota. The local
+ * ledger answers at once; a ledger shared by several instances (in a
+ * database) may answer with a promise.
  *
  * @module
  */
@@ -22,8 +28,25 @@ export interface QuotaLimits {
   readonly quotaFiles?: number;
 }
 
-/** Counts the bytes and regular files under a directory (a real path). */
-export type MeasureUsage = (dir: string) => Promise<Usage>;
+/** Counts the bytes and regular files under a home (a virtual path from the served root). */
+export type MeasureUsage = (home: string) => Promise<Usage>;
+
+/** The usage of homes, for quotas: the seam a shared (database) ledger implements. */
+export interface UsageLedger {
+  /** Sets (or, with an empty object, clears) the limits of a home; done at each login. */
+  limit(home: string, limits: QuotaLimits): void;
+  /** The usage of `home`, measured (or loaded) on first need. */
+  usage(home: string): Promise<Usage>;
+  /**
+   * Adds `bytes` and `files` at `path` unless that would take a limited home
+   * that contains it past its limits; true when added.
+   */
+  reserve(path: string, bytes: number, files: number): boolean | Promise<boolean>;
+  /** Records a change at `path` that needs no check (a delete, a shrink, an unused reservation). */
+  apply(path: string, bytes: number, files: number): void;
+  /** Forgets measured usage, so the next need measures again (a reload, a quota scan). */
+  forget(): void;
+}
 
 /**
  * Counts bytes and regular files under `dir` on the local disk, without
@@ -57,36 +80,48 @@ export async function measureDirectory(dir: string): Promise<Usage> {
   return usage;
 }
 
-function contains(dir: string, path: string): boolean {
+/** True when `path` is `dir` or inside it (virtual or real paths alike). */
+export function contains(dir: string, path: string): boolean {
   return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }
 
 /**
- * The usage of every home measured so far, kept current by the server's
- * own changes.
+ * The usage of every home measured so far, in this process, kept current by
+ * the server's own changes.
  *
  * @example
  * ```ts
  * import { QuotaLedger } from "./quota_ledger.ts";
- * const ledger = new QuotaLedger(async () => ({ bytes: 0, files: 0 }));
- * await ledger.usage("/srv/alice");
- * ledger.apply("/srv/alice/new.txt", 100, 1);
- * ledger.cached("/srv/alice"); // { bytes: 100, files: 1 }
+ * const ledger = new QuotaLedger(() => Promise.resolve({ bytes: 0, files: 0 }));
+ * ledger.limit("/alice", { quotaSize: 150 });
+ * await ledger.usage("/alice");
+ * ledger.reserve("/alice/new.txt", 100, 1); // true
+ * ledger.reserve("/alice/new.txt", 100, 0); // false: 200 bytes > 150
  * ```
  */
-export class QuotaLedger {
+export class QuotaLedger implements UsageLedger {
   readonly #measure: MeasureUsage;
   readonly #homes = new Map<string, Usage>();
   readonly #measuring = new Map<string, Promise<Usage>>();
   /** Changes applied while a home was being measured, replayed on top of the count. */
   readonly #pendingChanges = new Map<string, Usage>();
+  readonly #limits = new Map<string, QuotaLimits>();
 
   /** Creates a ledger that measures homes with `measure` (the local disk by default). */
   constructor(measure: MeasureUsage = measureDirectory) {
     this.#measure = measure;
   }
 
-  /** The usage of `home` (a real path), measured on first need. */
+  /** Sets the limits of a home; an empty object clears them. */
+  limit(home: string, limits: QuotaLimits): void {
+    if (limits.quotaSize === undefined && limits.quotaFiles === undefined) {
+      this.#limits.delete(home);
+    } else {
+      this.#limits.set(home, limits);
+    }
+  }
+
+  /** The usage of `home`, measured on first need. */
   usage(home: string): Promise<Usage> {
     const known = this.#homes.get(home);
     if (known) return Promise.resolve(known);
@@ -115,7 +150,16 @@ export class QuotaLedger {
     return this.#homes.get(home);
   }
 
-  /** Records a change at `path` (a real path) in every measured home that contains it. */
+  /** Adds a change at `path` unless a limited, measured home containing it would pass its limits. */
+  reserve(path: string, bytes: number, files: number): boolean {
+    for (const [home, limits] of this.#limits) {
+      if (contains(home, path) && this.wouldExceed(home, limits, bytes, files)) return false;
+    }
+    this.apply(path, bytes, files);
+    return true;
+  }
+
+  /** Records a change at `path` in every measured home that contains it. */
   apply(path: string, bytes: number, files: number): void {
     if (bytes === 0 && files === 0) return;
     for (const [home, usage] of this.#homes) {

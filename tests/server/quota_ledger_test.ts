@@ -35,7 +35,15 @@ Deno.test("a change counts in every measured home that contains it, and only the
   assert.equal(ledger.wouldExceed("/r/alice", { quotaFiles: 2 }, 0, 1), true);
   assert.equal(ledger.wouldExceed("/r/alice", { quotaFiles: 2 }, 100, 0), false, "no size cap");
   assert.equal(ledger.wouldExceed("/r/alice", {}, 1e12, 1e6), false, "unlimited");
-  ledger.apply("/r/alice/new", -1000, -5);
+  ledger.limit("/r/alice", { quotaSize: 50, quotaFiles: 3 });
+  assert.equal(ledger.reserve("/r/alice/f", 6, 0), false, "refused: past the size quota");
+  assert.equal(ledger.reserve("/r/bob/f", 6, 0), true, "another home is not limited");
+  assert.equal(ledger.reserve("/r/alice/f", 5, 1), true, "exactly to the limits");
+  assert.equal(ledger.reserve("/r/alice/g", 0, 1), false, "refused: past the file quota");
+  assert.deepEqual(ledger.cached("/r/alice"), { bytes: 50, files: 3 });
+  ledger.limit("/r/alice", {});
+  assert.equal(ledger.reserve("/r/alice/g", 1000, 1), true, "limits cleared");
+  ledger.apply("/r/alice/new", -10000, -50);
   assert.deepEqual(ledger.cached("/r/alice"), { bytes: 0, files: 0 }, "never negative");
   ledger.forget();
   assert.equal(ledger.cached("/r"), undefined);
