@@ -289,7 +289,9 @@ async function upload(
       temp ?? path,
       temp ? undefined : existing,
       append ? existing ?? 0 : offset,
+      temp ? existing : undefined,
     );
+  if (temp && existing !== undefined) quota?.replacesFile();
   const started = performance.now();
   let bytes = 0;
   let file: StorageFile | undefined;
@@ -321,9 +323,8 @@ async function upload(
       file.close();
     }
     if (temp) {
-      const replaced = await session.fs.stat(path).then((entry) => entry.size, () => undefined);
       await commitUpload(session, temp, options);
-      if (account) quota?.replaced(account, path, replaced);
+      quota?.replaced();
     }
     done = true;
   } finally {
