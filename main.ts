@@ -20,6 +20,10 @@ const certModule = () => import("./server/cli/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** What `ferry user add|passwd|remove` tells about a server that is already running. */
+const RELOAD_HINT =
+  "A running ferry server picks this up at its next SIGHUP (systemctl reload ferry, or kill -HUP <pid>).";
+
 function buildProgram(): Command {
   const program = new Command("ferry")
     .description("An FTP server and client in one program.")
@@ -30,52 +34,16 @@ function buildProgram(): Command {
     .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
     .showHelpAfterError();
 
+  // `ferry serve` parses its own flags, made from the settings table (server/cli/serve_cli.ts);
+  // main() hands it its arguments. This entry only lists it in `ferry --help`.
   program.command("serve")
-    .description("Run the FTP server in the foreground (Ctrl-C stops it).")
-    .option(
-      "--host <addr>",
-      "address to listen on; repeat for several (default: 127.0.0.1 and ::1)",
-      collect,
-      [],
-    )
-    .option("--port <port>", "control port (0 picks a free one)", "2121")
-    .option("--root <dir>", "directory to serve; users' homes are inside it", "./srv")
-    .option("--credentials <file>", "credentials file", "./credentials.txt")
-    .option("--anonymous", "allow anonymous read-only logins (user anonymous or ftp)")
-    .option("--pasv-ports <low-high>", "passive data ports to use, e.g. 50000-50999")
-    .option("--pasv-address <ipv4>", "address announced in PASV replies (for NAT)")
-    .option("--idle-timeout <seconds>", "close idle control connections after this long", "300")
-    .option("--data-timeout <seconds>", "give up on a data connection after this long", "30")
-    .option("--max-sessions <n>", "most control connections at once", "2000")
-    .option("--max-sessions-per-ip <n>", "most control connections at once from one address", "100")
-    .option("--max-login-failures <n>", "failed logins before a session is closed", "5")
-    .option(
-      "--atomic-uploads",
-      "STOR/STOU write to a hidden temporary name, renamed over the target on success",
-    )
-    .option(
-      "--shutdown-grace <seconds>",
-      "on SIGINT/SIGTERM, let running transfers finish for up to this long",
-      "30",
-    )
-    .option("--tls-cert <file>", "TLS certificate (PEM); with --tls-key turns on FTPS (AUTH TLS)")
-    .option("--tls-key <file>", "TLS private key (PEM)")
-    .option("--implicit-tls-port <port>", "also listen for implicit FTPS (TLS from the start)")
-    .option("--require-tls", "refuse login on a clear control connection and PROT C transfers")
-    .option("--allow-anonymous-clear", "with --require-tls: anonymous may still use clear FTP")
-    .option(
-      "--tls-reuse-optional",
-      "accept PROT P data connections that do not resume the control connection's TLS session",
-    )
-    .option(
-      "--tls-max-version <1.2|1.3>",
-      "highest TLS version offered; 1.2 lets the server check that data connections resume " +
-        "their own control connection's session",
-      "1.3",
-    )
-    .action(async (options) => {
-      const { serve } = await serverModule();
-      await serve(options, Deno.args.slice(Deno.args.indexOf("serve") + 1));
+    .description("Run the FTP server in the foreground (Ctrl-C stops it, SIGHUP reloads).")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_options, command: Command) => {
+      const { runServe } = await serverModule();
+      await runServe(command.args);
     });
 
   program.command("cert")
@@ -175,6 +143,7 @@ function buildProgram(): Command {
         `${report.name}: ${report.usage.bytes} bytes in ${report.usage.files} files under ${report.home}. ` +
           "A running server counts again at its next SIGHUP.",
       );
+      console.log(RELOAD_HINT);
     });
   user.command("passwd <name>")
     .description("Change a user's password.")
@@ -185,6 +154,7 @@ function buildProgram(): Command {
       const password = await readPassword({ stdin: options.passwordStdin ?? false });
       await changePassword(name, password, options);
       console.log(`Changed the password of ${name}`);
+      console.log(RELOAD_HINT);
     });
   user.command("remove <name>")
     .description("Remove a user.")
@@ -193,6 +163,7 @@ function buildProgram(): Command {
       const { removeUser } = await userModule();
       await removeUser(name, options);
       console.log(`Removed user ${name}`);
+      console.log(RELOAD_HINT);
     });
   user.command("list")
     .description("List the users.")
@@ -213,6 +184,11 @@ const EXIT_FAILURE = 1;
 
 async function main(args: string[]): Promise<number> {
   try {
+    if (args[0] === "serve") {
+      const { runServe } = await serverModule();
+      await runServe(args.slice(1));
+      return 0;
+    }
     await buildProgram().parseAsync(args, { from: "user" });
     return 0;
   } catch (error) {

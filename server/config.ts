@@ -67,6 +67,14 @@ export interface ServerConfig {
   maxUploadRate?: number;
   /** The whole server's download rate cap, bytes per second; none when absent. */
   maxDownloadRate?: number;
+  /** How log lines are written: `text` (time event key=value) or `json` (one object per line). */
+  logFormat: "text" | "json";
+  /** A file to write the log to instead of stderr. */
+  logFile?: string;
+  /** A file to append one wu-ftpd xferlog(5) line per finished or failed transfer to. */
+  xferlog?: string;
+  /** Where to serve Prometheus metrics and the health check; off when absent. */
+  metrics?: { host: string; port: number };
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -89,6 +97,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   atomicUploads: false,
   shutdownGraceMs: 30_000,
   userDefaults: {},
+  logFormat: "text",
 };
 
 /**

@@ -15,6 +15,7 @@ import { addressRefusal } from "../user_limits/user_limits.ts";
 export function user(session: Session, name: string): Promise<HandlerReply> {
   session.endAccount();
   session.storage = undefined;
+  session.anonymous = false;
   session.permissions = "";
   session.cwd = "/";
   if (clearLoginRefused(session, name)) {
@@ -72,6 +73,7 @@ export async function pass(session: Session, password: string): Promise<HandlerR
     };
   }
   session.context.loginThrottle.success(address);
+  session.anonymous = record.name === "anonymous";
   try {
     session.storage = await session.context.openStorage(record.home);
   } catch (error) {

@@ -102,7 +102,8 @@ function logTransfer(
   const ms = Math.round(performance.now() - started);
   const type = session.transferType;
   // Written once the final reply is out: the client need not wait for the log.
-  session.afterReply(() => session.log("transfer", { verb, path, bytes, ms, type, ok }));
+  const anonymous = session.anonymous || undefined;
+  session.afterReply(() => session.log("transfer", { verb, path, bytes, ms, type, ok, anonymous }));
 }
 
 function aborted(signal: AbortSignal, error: unknown): FtpError {

@@ -78,7 +78,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...options.config,
     },
     {
-      logger: new Logger((line) => logs.push(line)),
+      logger: new Logger((line) => logs.push(line), {
+        format: options.config?.logFormat ?? "text",
+      }),
       ...(options.storage ? { openStorage: () => Promise.resolve(options.storage!) } : {}),
     },
   );
