@@ -77,18 +77,79 @@ async function buildProgram(): Promise<Command> {
     "credentials file",
     "./credentials.txt",
   ] as const;
-  user.command("add <name>")
-    .description("Add a user; the password is asked for (or read from stdin).")
+  // Per-user settings, for `user add` and `user set`; each --no-… clears one.
+  const settingOptions = (command: Command, clearing: boolean): Command => {
+    command
+      .option("--quota-size <size>", "most bytes the user may store (K, M, G, T suffixes)")
+      .option("--quota-files <n>", "most files the user may store")
+      .option("--upload-rate <rate>", "upload cap in bytes/s, shared by the user's sessions")
+      .option("--download-rate <rate>", "download cap in bytes/s, shared by the user's sessions")
+      .option("--max-sessions <n>", "most sessions the user may hold at once")
+      .option("--allow-from <cidr>", "log in only from this network (repeatable)", collect, [])
+      .option("--deny-from <cidr>", "never log in from this network (repeatable)", collect, []);
+    if (clearing) {
+      command
+        .option("--no-quota", "clear both quotas")
+        .option("--no-quota-size", "clear the size quota")
+        .option("--no-quota-files", "clear the file quota")
+        .option("--no-upload-rate", "clear the upload cap")
+        .option("--no-download-rate", "clear the download cap")
+        .option("--no-max-sessions", "clear the session limit")
+        .option("--no-allow-from", "clear the allowed networks")
+        .option("--no-deny-from", "clear the denied networks");
+    }
+    return command;
+  };
+  const reloadNote = "A running server picks this up at its next SIGHUP.";
+  settingOptions(
+    user.command("add <name>")
+      .description("Add a user; the password is asked for (or read from stdin).")
+      .option(...credentialsOption)
+      .option("--home <dir>", "home directory inside the served root", "/")
+      .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
+      .option("--password-stdin", "read the password from stdin"),
+    false,
+  ).action(async (name: string, options) => {
+    const { addUser, readPassword, settingChanges } = await userModule();
+    const changes = settingChanges(options);
+    const password = await readPassword({ stdin: options.passwordStdin ?? false });
+    const record = await addUser(name, password, { ...options, settings: changes.set });
+    console.log(
+      `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
+    );
+  });
+  settingOptions(
+    user.command("set <name>")
+      .description("Change a user's home, permissions, quotas, rates or address rules.")
+      .option(...credentialsOption)
+      .option("--home <dir>", "home directory inside the served root")
+      .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT"),
+    true,
+  ).action(async (name: string, options) => {
+    const { setUser, settingChanges } = await userModule();
+    const record = await setUser(name, settingChanges(options), options);
+    console.log(`Changed user ${record.name}. ${reloadNote}`);
+  });
+  user.command("show <name>")
+    .description("Show a user's settings and current usage (bytes and files under the home).")
     .option(...credentialsOption)
-    .option("--home <dir>", "home directory inside the served root", "/")
-    .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
-    .option("--password-stdin", "read the password from stdin")
+    .option("--root <dir>", "the served root the home is in", "./srv")
+    .option("--json", "print one JSON object")
     .action(async (name: string, options) => {
-      const { addUser, readPassword } = await userModule();
-      const password = await readPassword({ stdin: options.passwordStdin ?? false });
-      const record = await addUser(name, password, options);
+      const { formatUserReport, showUser } = await userModule();
+      const report = await showUser(name, options);
+      console.log(options.json ? JSON.stringify(report) : formatUserReport(report));
+    });
+  user.command("quota-scan <name>")
+    .description("Count a user's usage again (bytes and files under the home).")
+    .option(...credentialsOption)
+    .option("--root <dir>", "the served root the home is in", "./srv")
+    .action(async (name: string, options) => {
+      const { showUser } = await userModule();
+      const report = await showUser(name, options);
       console.log(
-        `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
+        `${report.name}: ${report.usage.bytes} bytes in ${report.usage.files} files under ${report.home}. ` +
+          "A running server counts again at its next SIGHUP.",
       );
       console.log(RELOAD_HINT);
     });

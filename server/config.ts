@@ -5,6 +5,7 @@
  */
 
 import { DEFAULT_HOOK_SETTINGS, type HookConfig } from "./hooks/hook_config.ts";
+import type { UserSettings } from "./auth/user_settings.ts";
 
 /** Everything `ferry serve` can be told. */
 export interface ServerConfig {
@@ -70,6 +71,15 @@ export interface ServerConfig {
   hookQueueSize: number;
   /** How long a hook may run unless it sets its own timeout, in milliseconds. */
   hookTimeoutMs: number;
+  /**
+   * Per-user settings for every user who does not set their own: quotas, rates,
+   * `max_sessions`, address lists (the `default_*` keys).
+   */
+  userDefaults: UserSettings;
+  /** The whole server's upload rate cap, bytes per second; none when absent. */
+  maxUploadRate?: number;
+  /** The whole server's download rate cap, bytes per second; none when absent. */
+  maxDownloadRate?: number;
   /** How log lines are written: `text` (time event key=value) or `json` (one object per line). */
   logFormat: "text" | "json";
   /** A file to write the log to instead of stderr. */
@@ -112,6 +122,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxConcurrentHooks: DEFAULT_HOOK_SETTINGS.maxConcurrent,
   hookQueueSize: DEFAULT_HOOK_SETTINGS.queueSize,
   hookTimeoutMs: DEFAULT_HOOK_SETTINGS.timeoutMs,
+  userDefaults: {},
   logFormat: "text",
 };
 

@@ -25,6 +25,9 @@ import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage/storage.ts";
 import { loadSecureContext, TlsSetupError } from "./tls/tls_context.ts";
+import { serverLimits, UserLimits } from "./user_limits/user_limits.ts";
+import type { UserSettings } from "./auth/user_settings.ts";
+import { measureDirectory, QuotaLedger } from "./user_limits/quota_ledger.ts";
 import type { SecureContext } from "node:tls";
 
 /** Thrown when the server cannot start; the message says what to fix. */
@@ -72,6 +75,11 @@ export interface StartOptions {
   openStorage?: (home: string) => Promise<Storage>;
   /** The observers of the server's events (see {@linkcode FtpServer.events}); a new set when absent. */
   events?: ServerEvents;
+  /**
+   * Per-user limits, for a shared ledger or session counter (several
+   * instances); made from the config, with a local ledger, when absent.
+   */
+  limits?: UserLimits;
 }
 
 /**
@@ -261,9 +269,35 @@ export class FtpServer {
     context.authenticator = state.authenticator;
     context.secureContext = state.secureContext;
     this.#limits.configure(state.config);
+    context.limits.reconfigure(serverLimits(state.config));
+    context.limits.ledger.forget(); // counted again at the next need (after a quota-scan, say)
+    this.#refreshAccounts(state.authenticator.store).catch(() => {});
     const previous = this.#users;
     this.#users = state.authenticator.store;
     if (previous !== undefined && previous !== this.#users) previous.close().catch(() => {});
+  }
+
+  /**
+   * Gives every logged-in session its user's settings as they are now (a
+   * reload): quotas from the next upload, rates from the running transfers'
+   * next chunk (their shared buckets change rate in place).
+   */
+  async #refreshAccounts(store: UserStore): Promise<void> {
+    const limits = this.#context!.limits;
+    const fresh = new Map<string, UserSettings | undefined>();
+    for (const session of this.#sessions) {
+      const account = session.account;
+      if (!account) continue;
+      if (!fresh.has(account.name)) {
+        const record = await store.lookup(account.name).catch(() => undefined);
+        fresh.set(account.name, record ? limits.settingsFor(record) : undefined);
+      }
+      const settings = fresh.get(account.name);
+      if (!settings || session.account !== account) continue;
+      session.account = { ...account, settings };
+      limits.ledger.limit(account.home, settings);
+    }
+    for (const [name, settings] of fresh) if (settings) limits.retune(name, settings);
   }
 
   /**
@@ -327,6 +361,9 @@ export class FtpServer {
         ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
       passivePorts: new PassivePortPool(config.pasvPorts),
+      limits: options.limits ?? new UserLimits(serverLimits(config), {
+        ledger: new QuotaLedger((home) => measureDirectory(path.join(root, home))),
+      }),
       ...(secureContext ? { secureContext } : {}),
     };
     server.#context = context;

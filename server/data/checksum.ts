@@ -13,7 +13,7 @@ import { ReplyCode } from "../../protocol/reply.ts";
 import { fairShare } from "./fair_share.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { StorageFile } from "../storage/storage.ts";
-import { releaseBuffer, takeBuffer } from "./transfer.ts";
+import { transferBufferPool } from "./transfer.ts";
 
 /** Bytes hashed between two chances for other sessions to run. */
 const PIECE = 256 * 1024;
@@ -48,7 +48,9 @@ export async function checksumFile(
   options: ChecksumOptions = {},
 ): Promise<string> {
   const digest = createDigest(algorithm);
-  const buffer = takeBuffer();
+  // The largest buffer when the pool can spare one (a checksum reads as fast as the disk goes).
+  const pool = transferBufferPool;
+  const buffer = pool.take(pool.sizes.at(-1) ?? pool.smallest) ?? pool.take(pool.smallest)!;
   let done = 0;
   try {
     while (done < length) {
@@ -69,6 +71,6 @@ export async function checksumFile(
     if (options.signal?.aborted) throw new FtpError(ReplyCode.TransferAborted, "Checksum aborted.");
     return digest.hex();
   } finally {
-    releaseBuffer(buffer);
+    pool.release(buffer);
   }
 }

@@ -18,6 +18,7 @@ import { hookList } from "../hooks/hook_setting.ts";
 import {
   boolean,
   choice,
+  cidr,
   hostPort,
   integer,
   ipAddress,
@@ -311,6 +312,82 @@ export const SETTINGS: readonly Setting[] = [
     example: { host: "127.0.0.1", port: 9121 },
     live: false,
     apply: (config, address) => config.metrics = address,
+  }),
+  setting({
+    key: "default_quota_size",
+    kind: size(),
+    help: "most bytes a user without a quota_size of their own may store (unlimited when unset)",
+    example: 10 * 2 ** 30,
+    live: true,
+    apply: (config, bytes) => config.userDefaults = { ...config.userDefaults, quotaSize: bytes },
+  }),
+  setting({
+    key: "default_quota_files",
+    kind: integer(0, Number.MAX_SAFE_INTEGER, "<n>"),
+    help: "most files a user without a quota_files of their own may store (unlimited when unset)",
+    example: 100000,
+    live: true,
+    apply: (config, files) => config.userDefaults = { ...config.userDefaults, quotaFiles: files },
+  }),
+  setting({
+    key: "default_upload_rate",
+    kind: size(),
+    help:
+      "upload cap in bytes/s for a user without one, shared by their sessions (none when unset)",
+    example: 10 * 2 ** 20,
+    live: true,
+    apply: (config, rate) => config.userDefaults = { ...config.userDefaults, uploadRate: rate },
+  }),
+  setting({
+    key: "default_download_rate",
+    kind: size(),
+    help:
+      "download cap in bytes/s for a user without one, shared by their sessions (none when unset)",
+    example: 10 * 2 ** 20,
+    live: true,
+    apply: (config, rate) => config.userDefaults = { ...config.userDefaults, downloadRate: rate },
+  }),
+  setting({
+    key: "default_max_sessions",
+    kind: integer(1, 1_000_000, "<n>"),
+    help:
+      "most sessions at once for a user without a max_sessions of their own (unlimited when unset)",
+    example: 10,
+    live: true,
+    apply: (config, n) => config.userDefaults = { ...config.userDefaults, maxSessions: n },
+  }),
+  setting({
+    key: "default_allow_from",
+    kind: list(cidr()),
+    help:
+      "networks a user without an allow_from of their own may log in from (anywhere when unset)",
+    example: ["10.0.0.0/8", "2001:db8::/32"],
+    live: true,
+    apply: (config, blocks) => config.userDefaults = { ...config.userDefaults, allowFrom: blocks },
+  }),
+  setting({
+    key: "default_deny_from",
+    kind: list(cidr()),
+    help: "networks a user without a deny_from of their own may never log in from",
+    example: ["192.0.2.0/24"],
+    live: true,
+    apply: (config, blocks) => config.userDefaults = { ...config.userDefaults, denyFrom: blocks },
+  }),
+  setting({
+    key: "max_upload_rate",
+    kind: size(),
+    help: "the whole server's upload cap in bytes/s, over every user (none when unset)",
+    example: 100 * 2 ** 20,
+    live: true,
+    apply: (config, rate) => config.maxUploadRate = rate,
+  }),
+  setting({
+    key: "max_download_rate",
+    kind: size(),
+    help: "the whole server's download cap in bytes/s, over every user (none when unset)",
+    example: 100 * 2 ** 20,
+    live: true,
+    apply: (config, rate) => config.maxDownloadRate = rate,
   }),
 ];
 
