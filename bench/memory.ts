@@ -73,7 +73,7 @@ function _field(text: string | undefined, name: string): number {
  * The memory of `pid` and all its descendants.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const { rssKiB, processes } = await treeMemory(server.pid);
  * ```
  */

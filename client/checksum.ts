@@ -110,7 +110,7 @@ export interface RemoteChecksumOptions {
  * @throws {ClientError} Exit 8 if the reply holds no checksum of that algorithm.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const { hex } = await remoteChecksum(client, "/pub/a.iso", "SHA-256");
  * ```
  */

@@ -18,7 +18,7 @@ export interface EventLog {
  * failure is logged with `ok=false` and rethrown.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await loggedAction(session, ["delete", { path: target }], () => session.fs.remove(target));
  * ```
  */

@@ -184,7 +184,7 @@ function formatAddress({ host, port, implicitTls }: ListenAddress): string {
  * A running FTP server.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const server = await FtpServer.start({ ...DEFAULT_CONFIG, port: 0 });
  * console.log(server.addresses);
  * await server.close();
@@ -461,7 +461,7 @@ export class FtpServer {
    * the grace period short (a second Ctrl-C).
    *
    * @example
-   * ```ts
+   * ```ts ignore
    * await server.close({ graceMs: 30_000 });
    * ```
    */

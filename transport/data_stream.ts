@@ -50,7 +50,7 @@ const HIGH_WATER = 512 * 1024;
  * upload is never cut short; writes wait for the socket to drain.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const { socket, flow } = startServerTls(tcpSocket, secureContext);
  * const stream = new TlsDataStream(socket, flow);
  * await stream.write(new TextEncoder().encode("hello"));

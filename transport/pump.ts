@@ -36,7 +36,7 @@ export interface PumpOptions {
  * write still running has settled.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const buffers = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)] as const;
  * await pump(buffers, (buffer) => file.read(buffer), (chunk) => writeAll(conn, chunk));
  * ```

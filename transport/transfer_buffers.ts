@@ -26,7 +26,7 @@ export interface TransferBuffersOptions {
  * {@linkcode TransferBuffers.release} when the transfer ends, however it ends.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const pool = new BufferPool();
  * const buffers = new TransferBuffers(pool);
  * try {

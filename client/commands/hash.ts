@@ -41,7 +41,7 @@ export function parseAlgo(name: string): HashAlgorithm {
  * @throws {ClientError} Exit 11 if the server offers no such checksum, 5 if a file is missing.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await hash(ctx, ["ftp://example.org/pub/a.iso"], { algo: "sha256" });
  * ```
  */

@@ -431,7 +431,7 @@ export interface ReadPasswordOptions {
  * without `stdin`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const password = await readPassword({ stdin: flags.passwordStdin });
  * ```
  */

@@ -32,7 +32,7 @@ export interface ChecksumOptions {
  * ends early (it shrank while being read).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const file = await storage.openRead("/a.iso", 0);
  * try {
  *   await checksumFile(file, file.size, "SHA-256");

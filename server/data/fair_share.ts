@@ -50,7 +50,7 @@ export function takeTurn<T>(operation: Promise<T>): Promise<T> {
  * way, or a new one) is over.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * for (const chunk of chunks) {
  *   await conn.write(chunk);
  *   await fairShare();

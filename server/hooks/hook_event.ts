@@ -195,7 +195,7 @@ export class HookEventTranslator {
  * `FERRY_TIME` (ISO 8601, UTC). Every variable is always set.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * hookEnvironment(event).FERRY_PATH; // "/in box/report $(x).pdf", exactly as the client sent it
  * ```
  */
@@ -224,7 +224,7 @@ export function hookEnvironment(event: HookEvent): Record<string, string> {
  * `status` as well as the boolean `ok`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * JSON.stringify(hookPayload(event));
  * // {"event":"upload","time":"2026-…Z","user":"ann","peer":"10.0.0.5","peerPort":40000,…}
  * ```

@@ -70,7 +70,7 @@ export function hookLabel(hook: HookConfig): string {
  * Runs the configured hooks of one server.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const hooks = new HookRunner(settings, { root: server.root, logger });
  * server.events.on(hooks.listener);
  * const refusal = await hooks.check(session, { kind: "pre-upload", verb: "STOR", path: "/in/a.pdf" });

@@ -20,7 +20,7 @@ export interface PreHookSession extends HookSession {
  * when one refuses.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await checkPreHooks(session, { kind: "pre-delete", verb: "DELE", path: target });
  * ```
  */

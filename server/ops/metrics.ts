@@ -64,7 +64,7 @@ function number(value: number): string {
  * Counters fed by server events.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const metrics = new ServerMetrics();
  * server.events.on(metrics.listener);
  * console.log(metrics.render({ sessionsActive: () => server.sessionCount }));

@@ -27,7 +27,7 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
  * A running metrics endpoint.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const endpoint = MetricsEndpoint.start({ host: "127.0.0.1", port: 0 }, metrics, server);
  * console.log(endpoint.url); // http://127.0.0.1:PORT/metrics
  * await endpoint.close();

@@ -76,7 +76,7 @@ async function readOrEmpty(file: string | undefined): Promise<string> {
  * Reloads a running server's settings, users and TLS files on request.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const reloader = new Reloader({ server, logger, request, current: settings });
  * Deno.addSignalListener("SIGHUP", () => reloader.reload());
  * ```

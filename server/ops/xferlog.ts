@@ -92,7 +92,7 @@ export function xferlogLine(event: ServerEvent): string | undefined {
  * An xferlog file: appends a line per transfer event, reopens on request.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const xferlog = await XferLog.open("/var/log/ferry/xferlog");
  * const stop = server.events.on(xferlog.listener);
  * ```

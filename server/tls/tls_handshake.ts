@@ -78,7 +78,7 @@ class _Reader {
  * Parses a ClientHello handshake body (without the 4-byte handshake header).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * parseClientHello(body).ticket; // the TLS 1.2 ticket offered, hex
  * ```
  */
