@@ -44,6 +44,20 @@ function buildProgram(): Command {
     .option("--anonymous", "allow anonymous read-only logins (user anonymous or ftp)")
     .option("--pasv-ports <low-high>", "passive data ports to use, e.g. 50000-50999")
     .option("--pasv-address <ipv4>", "address announced in PASV replies (for NAT)")
+    .option(
+      "--pasv-address-for <network=ipv4>",
+      "PASV address for clients in a network, e.g. 10.0.0.0/8=10.1.2.3; repeatable",
+      collect,
+    )
+    .option(
+      "--proxy-protocol [mode]",
+      "trusted balancers send a PROXY header (v1/v2); 'required' refuses everyone else",
+    )
+    .option(
+      "--proxy-trusted <network>",
+      "a load balancer's address or network (CIDR) for --proxy-protocol; repeatable",
+      collect,
+    )
     .option("--idle-timeout <seconds>", "close idle control connections after this long", "300")
     .option("--data-timeout <seconds>", "give up on a data connection after this long", "30")
     .option("--max-sessions <n>", "most control connections at once", "2000")

@@ -15,6 +15,7 @@
 
 import { comparableAddress } from "../protocol/address.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
+import { checkDataPeer, connReader, type ProxyPolicy } from "./proxy_protocol.ts";
 
 /** Options for {@linkcode PassiveListener.open}. */
 export interface PassiveOptions {
@@ -24,6 +25,13 @@ export interface PassiveOptions {
   peerAddress: string;
   /** Ports to choose from, inclusive; any free port when absent. */
   portRange?: readonly [number, number];
+  /**
+   * With `--proxy-protocol`: a connection from a trusted balancer must start with a
+   * PROXY header naming `peerAddress`.
+   */
+  proxy?: ProxyPolicy;
+  /** Told about each connection refused (not the peer, or no transfer armed). */
+  onRefused?: (from: string, reason: string) => void;
 }
 
 /** How long a listener may sit unused before its port is given back. */
@@ -118,6 +126,8 @@ export class PassiveListener {
   readonly #rawPeer: string;
   /** The peer as the control socket gave it: the same string is the same address. */
   readonly #peer: string;
+  readonly #proxy: ProxyPolicy | undefined;
+  readonly #onRefused: ((from: string, reason: string) => void) | undefined;
   #armed: Armed | undefined;
   #closed = false;
 
@@ -136,6 +146,8 @@ export class PassiveListener {
     this.#hostname = options.hostname;
     this.#rawPeer = options.peerAddress;
     this.#peer = comparableAddress(options.peerAddress);
+    this.#proxy = options.proxy;
+    this.#onRefused = options.onRefused;
     const port = listener.addr.port;
     held.add(port);
     this.released = this.#acceptLoop().finally(() => held.delete(port));
@@ -221,13 +233,35 @@ export class PassiveListener {
       }
       const from = conn.remoteAddr.hostname;
       const armed = this.#armed;
+      if (armed && this.#proxy?.expectsHeader(from)) {
+        this.#acceptProxied(conn, from, armed, this.#proxy);
+        continue;
+      }
       if (!armed || (from !== this.#rawPeer && comparableAddress(from) !== this.#peer)) {
         conn.close(); // not the control connection's peer, or no transfer is waiting
+        this.#onRefused?.(from, armed ? "not the session's client" : "no transfer waiting");
         continue;
       }
       this.#disarm();
       armed.resolve(conn);
     }
+  }
+
+  /** A balancer's data connection: its PROXY header must name the session's client. */
+  async #acceptProxied(
+    conn: Deno.TcpConn,
+    from: string,
+    armed: Armed,
+    proxy: ProxyPolicy,
+  ): Promise<void> {
+    const refusal = await checkDataPeer(from, this.#rawPeer, proxy, () => connReader(conn));
+    if (refusal !== undefined || this.#armed !== armed) {
+      conn.close();
+      this.#onRefused?.(from, refusal ?? "no transfer waiting");
+      return;
+    }
+    this.#disarm();
+    armed.resolve(conn);
   }
 }
 

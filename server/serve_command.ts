@@ -10,6 +10,8 @@ import { ExitStatus } from "../cli/exit_status.ts";
 import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
 import { FtpServer } from "./server.ts";
 import { isIPv4 } from "node:net";
+import { parseCidr } from "../protocol/cidr.ts";
+import { parsePasvAddressFor } from "./proxy_protocol.ts";
 
 /** The options `ferry serve` accepts, as commander parses them. */
 export interface ServeOptions {
@@ -20,6 +22,9 @@ export interface ServeOptions {
   anonymous?: boolean;
   pasvPorts?: string;
   pasvAddress?: string;
+  pasvAddressFor?: string[];
+  proxyProtocol?: boolean | string;
+  proxyTrusted?: string[];
   idleTimeout?: string;
   dataTimeout?: string;
   maxSessions?: string;
@@ -42,6 +47,33 @@ function parseInteger(text: string, name: string, min: number, max: number): num
     throw new RangeError(`Invalid ${name} "${text}", expected an integer ${min}-${max}`);
   }
   return value;
+}
+
+/** The PROXY protocol settings from `--proxy-protocol` and `--proxy-trusted`. */
+function proxyConfig(
+  options: ServeOptions,
+): Pick<ServerConfig, "proxyTrusted"> & Partial<Pick<ServerConfig, "proxyProtocol">> {
+  const trusted = (options.proxyTrusted ?? []).map((text) => {
+    try {
+      return parseCidr(text).text;
+    } catch {
+      throw new RangeError(
+        `Invalid --proxy-trusted "${text}", expected a network such as 10.0.0.0/8`,
+      );
+    }
+  });
+  const mode = options.proxyProtocol === true ? "optional" : options.proxyProtocol;
+  if (mode === undefined || mode === false) {
+    if (trusted.length > 0) throw new RangeError("--proxy-trusted needs --proxy-protocol");
+    return { proxyTrusted: [] };
+  }
+  if (mode !== "optional" && mode !== "required") {
+    throw new RangeError(`Invalid --proxy-protocol "${mode}", expected optional or required`);
+  }
+  if (trusted.length === 0) {
+    throw new RangeError("--proxy-protocol needs at least one --proxy-trusted NETWORK");
+  }
+  return { proxyProtocol: mode, proxyTrusted: trusted };
 }
 
 /**
@@ -70,6 +102,10 @@ export function serveConfig(options: ServeOptions): ServerConfig {
     }
     config.pasvAddress = options.pasvAddress;
   }
+  if (options.pasvAddressFor !== undefined) {
+    config.pasvAddressFor = options.pasvAddressFor.map(parsePasvAddressFor);
+  }
+  Object.assign(config, proxyConfig(options));
   if (options.idleTimeout !== undefined) {
     config.idleTimeoutMs = parseInteger(options.idleTimeout, "idle timeout", 1, 86400) * 1000;
   }

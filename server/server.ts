@@ -18,6 +18,14 @@ import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage.ts";
 import { loadSecureContext, TlsSetupError } from "./tls_context.ts";
+import {
+  type ConnectionOrigin,
+  originFrom,
+  PasvAddressMap,
+  ProxyPolicy,
+  readProxyHeader,
+  SocketReader,
+} from "./proxy_protocol.ts";
 
 /** Thrown when the server cannot start; the message says what to fix. */
 export class StartupError extends CommandError {
@@ -96,6 +104,8 @@ export class FtpServer {
   readonly root: string;
   readonly #listeners: net.Server[];
   readonly #sessions = new Set<Session>();
+  /** Connections whose PROXY header is being read. */
+  readonly #pending = new Set<net.Socket>();
   readonly #running = new Set<Promise<void>>();
   readonly #logger: Logger;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
@@ -174,6 +184,19 @@ export class FtpServer {
         throw error;
       }
     }
+    if (config.proxyProtocol !== undefined && config.proxyTrusted.length === 0) {
+      throw new StartupError("--proxy-protocol needs at least one --proxy-trusted NETWORK");
+    }
+    let proxy: ProxyPolicy | undefined;
+    let pasvAddresses: PasvAddressMap | undefined;
+    try {
+      if (config.proxyProtocol !== undefined) proxy = ProxyPolicy.fromConfig(config);
+      if (config.pasvAddressFor.length > 0) {
+        pasvAddresses = new PasvAddressMap(config.pasvAddressFor);
+      }
+    } catch (error) {
+      throw new StartupError((error as Error).message, { cause: error });
+    }
     const server = new FtpServer([], [], root, logger);
     const context: ServerContext = {
       config,
@@ -182,6 +205,8 @@ export class FtpServer {
       openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
       loginThrottle: new LoginThrottle(),
       ...(secureContext ? { secureContext } : {}),
+      ...(proxy ? { proxy } : {}),
+      ...(pasvAddresses ? { pasvAddresses } : {}),
     };
     server.#limits = new ConnectionLimits(config);
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
@@ -236,16 +261,65 @@ export class FtpServer {
   }
 
   #accept(socket: net.Socket, context: ServerContext, implicitTls: boolean): void {
-    const address = comparableAddress(socket.remoteAddress ?? "");
+    if (context.proxy) {
+      this.#acceptProxied(socket, context, implicitTls, context.proxy);
+      return;
+    }
+    this.#admit(socket, context, implicitTls, undefined);
+  }
+
+  /** With `--proxy-protocol`: reads a trusted balancer's header first, refuses others if required. */
+  async #acceptProxied(
+    socket: net.Socket,
+    context: ServerContext,
+    implicitTls: boolean,
+    proxy: ProxyPolicy,
+  ): Promise<void> {
+    socket.on("error", () => {});
+    const peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    if (!proxy.expectsHeader(peer.address)) {
+      if (!proxy.required) return this.#admit(socket, context, implicitTls, undefined);
+      this.#logger.info("refused", { peer: peer.address, reason: "not a trusted balancer" });
+      socket.destroy();
+      return;
+    }
+    this.#pending.add(socket);
+    const reader = new SocketReader(socket);
+    let origin: ConnectionOrigin;
+    try {
+      origin = originFrom(peer, await readProxyHeader(reader.read, proxy.timeoutMs));
+    } catch (error) {
+      this.#logger.info("proxy-refused", { peer: peer.address, reason: (error as Error).message });
+      socket.destroy();
+      return;
+    } finally {
+      reader.release();
+      this.#pending.delete(socket);
+    }
+    if (this.#closing || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.#admit(socket, context, implicitTls, origin);
+  }
+
+  #admit(
+    socket: net.Socket,
+    context: ServerContext,
+    implicitTls: boolean,
+    origin: ConnectionOrigin | undefined,
+  ): void {
+    const address = comparableAddress(origin?.client.address ?? socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
       this.#logger.info("refused", { peer: address, reason: refusal });
       socket.on("error", () => {});
+      socket.resume(); // read (and drop) until the peer's end, so the socket can close
       socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
       setTimeout(() => socket.destroy(), 1000).unref?.();
       return;
     }
-    const session = new Session(socket, context, { implicitTls });
+    const session = new Session(socket, context, { implicitTls, ...(origin ? { origin } : {}) });
     this.#sessions.add(session);
     const running = session.run().finally(() => {
       this.#limits.release(address);
@@ -290,6 +364,7 @@ export class FtpServer {
       new Promise<void>((resolve) => listener.close(() => resolve()))
     );
     this.#listeners.length = 0;
+    for (const socket of this.#pending) socket.destroy();
     if (this.#sessions.size > 0) {
       this.#logger.info("shutdown", { sessions: this.#sessions.size, graceMs });
     }

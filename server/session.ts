@@ -24,6 +24,7 @@ import type { Storage } from "./storage.ts";
 import type { LoginThrottle } from "./limits.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 import { startServerTls, TicketBook } from "./tls_context.ts";
+import type { ConnectionOrigin, PasvAddressMap, ProxyPolicy } from "./proxy_protocol.ts";
 
 /** What every session shares: settings, users, log and the way to open a user's storage. */
 export interface ServerContext {
@@ -36,12 +37,18 @@ export interface ServerContext {
   readonly loginThrottle: LoginThrottle;
   /** The TLS certificate and key, when FTPS is configured. */
   readonly secureContext?: SecureContext;
+  /** The PROXY protocol policy, with `--proxy-protocol`. */
+  readonly proxy?: ProxyPolicy;
+  /** Per-network PASV addresses, with `--pasv-address-for`. */
+  readonly pasvAddresses?: PasvAddressMap;
 }
 
 /** Options for a {@linkcode Session}. */
 export interface SessionOptions {
   /** Implicit FTPS: the control connection is TLS from the first byte. */
   implicitTls?: boolean;
+  /** Who the connection is for, when a load balancer's PROXY header said so. */
+  origin?: ConnectionOrigin;
 }
 
 /** A running transfer: how to stop it and when it is over. */
@@ -77,8 +84,15 @@ export class Session {
   readonly id: number = nextSessionId++;
   /** The shared server context. */
   readonly context: ServerContext;
-  /** The client's address (IPv4-mapped prefix kept as the socket reports it). */
+  /**
+   * The client's address (IPv4-mapped prefix kept as the socket reports it); behind a
+   * load balancer, the one its PROXY header gave.
+   */
   readonly peerAddress: string;
+  /** The load balancer the control connection came through, when it did. */
+  readonly via: string | undefined;
+  /** The address the client connected to on the balancer, from its PROXY header. */
+  readonly proxiedTo: string | undefined;
   /** The client's port. */
   readonly peerPort: number;
   /** The server address the client connected to. */
@@ -142,8 +156,11 @@ export class Session {
     this.#socket = socket;
     this.#implicitTls = options.implicitTls ?? false;
     this.context = context;
-    this.peerAddress = socket.remoteAddress ?? "";
-    this.peerPort = socket.remotePort ?? 0;
+    const origin = options.origin;
+    this.peerAddress = origin?.client.address ?? socket.remoteAddress ?? "";
+    this.peerPort = origin?.client.port ?? socket.remotePort ?? 0;
+    this.via = origin?.via?.address;
+    this.proxiedTo = origin?.destination?.address;
     this.localAddress = socket.localAddress ?? "";
     this.#peer = `${this.peerAddress}:${this.peerPort}`;
     this.#reader = new CommandLineReader({ maxLineLength: context.config.maxLineLength });
@@ -180,6 +197,7 @@ export class Session {
     this.context.log.info(event, {
       session: this.id,
       peer: this.#peer,
+      ...(this.via === undefined ? {} : { via: this.via }),
       user: this.sequence.user,
       ...fields,
     });

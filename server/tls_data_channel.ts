@@ -27,6 +27,7 @@ import { TlsDataStream } from "../transport/data_stream.ts";
 import { FtpError } from "./ftp_error.ts";
 import type { HandshakeObserver } from "./tls_handshake.ts";
 import { handshake, startServerTls } from "./tls_context.ts";
+import { checkDataPeer, type ProxyPolicy, SocketReader } from "./proxy_protocol.ts";
 
 /** What a TLS data channel needs besides its address. */
 export interface TlsDataOptions {
@@ -70,6 +71,10 @@ export interface TlsPassiveOptions extends TlsDataOptions {
   peerAddress: string;
   /** Ports to choose from, inclusive; any free port when absent. */
   portRange?: readonly [number, number];
+  /** With `--proxy-protocol`: trusted balancers send a PROXY header naming `peerAddress`. */
+  proxy?: ProxyPolicy;
+  /** Told about each connection refused. */
+  onRefused?: (from: string, reason: string) => void;
 }
 
 function listenOn(hostname: string, port: number): Promise<net.Server> {
@@ -133,10 +138,29 @@ export class TlsPassiveChannel implements DataChannel {
         this.#stopListening();
         reject(cannotOpen(this.#closed ? "closed" : "timed out"));
       }, options.timeoutMs);
-      this.#server.on("connection", (socket: net.Socket) => {
+      this.#server.on("connection", async (socket: net.Socket) => {
         socket.on("error", () => {});
-        if (this.#socket || comparableAddress(socket.remoteAddress ?? "") !== this.#peer) {
+        const from = socket.remoteAddress ?? "";
+        if (!this.#socket && options.proxy?.expectsHeader(from)) {
+          const reader = new SocketReader(socket);
+          const refusal = await checkDataPeer(
+            from,
+            options.peerAddress,
+            options.proxy,
+            () => reader.read,
+          );
+          reader.release();
+          if (refusal !== undefined || this.#socket || this.#closed) {
+            socket.destroy();
+            options.onRefused?.(from, refusal ?? "no transfer waiting");
+            return;
+          }
+        } else if (this.#socket || comparableAddress(from) !== this.#peer) {
           socket.destroy(); // not the control connection's peer
+          options.onRefused?.(
+            from,
+            this.#socket ? "already connected" : "not the session's client",
+          );
           return;
         }
         this.#socket = socket;
