@@ -16,6 +16,7 @@ import type { StorageEntry, StorageFile } from "../storage.ts";
 import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";
 import { mlsxFormatter } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
+import { isUploadTemp, uploadTempPath } from "../upload_temp.ts";
 
 const encoder = new TextEncoder();
 
@@ -145,34 +146,13 @@ export async function retr(
   return { code: ReplyCode.ClosingData, text: "Transfer complete." };
 }
 
-const UPLOAD_TEMP = /^\..*\.ferry-upload-[0-9a-f]{8}$/s;
-
-/**
- * True for the name of an `--atomic-uploads` temporary file
- * (`.NAME.ferry-upload-XXXXXXXX`): hidden from listings and refused as a name.
- *
- * @example
- * ```ts
- * isUploadTemp(".report.pdf.ferry-upload-0badcafe"); // true
- * ```
- */
-export function isUploadTemp(name: string): boolean {
-  return UPLOAD_TEMP.test(name);
-}
+export { isUploadTemp };
 
 /** Refuses (553) a path whose last part is an upload's temporary name. */
 export function refuseUploadTemp(path: string): void {
   if (isUploadTemp(posix.basename(path))) {
     throw new FtpError(ReplyCode.BadFileName, "File name not allowed.");
   }
-}
-
-/** A fresh temporary name beside `path`, for an atomic upload (kept under NAME_MAX). */
-function uploadTempPath(path: string): string {
-  const random = crypto.getRandomValues(new Uint8Array(4));
-  const suffix = Array.from(random, (byte) => byte.toString(16).padStart(2, "0")).join("");
-  const name = posix.basename(path).slice(0, 200);
-  return posix.join(posix.dirname(path), `.${name}.ferry-upload-${suffix}`);
 }
 
 /** Checks before a data connection opens that an upload to `path` can be created. */
@@ -208,6 +188,14 @@ async function commitUpload(session: Session, temp: string, options: UploadOptio
   if (existing && options.verb === "STOU") {
     throw new FtpError(ReplyCode.FileUnavailable, "File exists.");
   }
+  if (options.verb === "STOU") {
+    // Claim the unique name with O_EXCL before renaming onto it: another instance on a
+    // shared root may have chosen the same name meanwhile, and its file must not be replaced.
+    const claim = await session.fs.openWrite(options.path, { createNew: true }).catch(() => {
+      throw new FtpError(ReplyCode.FileUnavailable, "File exists.");
+    });
+    claim.close();
+  }
   if (existing?.type === "file" && existing.mode !== undefined) {
     await session.fs.chmod(temp, existing.mode);
   }
@@ -224,7 +212,7 @@ async function upload(
   const conn = await openData(session, signal, options.preliminary);
   const started = performance.now();
   let bytes = 0;
-  const temp = isAtomic(session, options) ? uploadTempPath(path) : undefined;
+  const temp = isAtomic(session, options) ? uploadTempPath(path, session.id) : undefined;
   let file: StorageFile | undefined;
   let done = false;
   try {
