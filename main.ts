@@ -48,6 +48,7 @@ function buildProgram(): Command {
       "--pasv-address-for <network=ipv4>",
       "PASV address for clients in a network, e.g. 10.0.0.0/8=10.1.2.3; repeatable",
       collect,
+      [],
     )
     .option(
       "--proxy-protocol [mode]",
@@ -57,6 +58,7 @@ function buildProgram(): Command {
       "--proxy-trusted <network>",
       "a load balancer's address or network (CIDR) for --proxy-protocol; repeatable",
       collect,
+      [],
     )
     .option("--idle-timeout <seconds>", "close idle control connections after this long", "300")
     .option("--data-timeout <seconds>", "give up on a data connection after this long", "30")

@@ -41,6 +41,8 @@ export interface ClusterOptions {
   args?: string[];
   /** Serve options for one instance, by index. */
   argsFor?: (index: number) => string[];
+  /** Files outside the cluster directory the instances may read (a certificate). */
+  readable?: string[];
   /** Users: name and password (all permissions, home /). */
   users?: { name: string; password: string }[];
 }
@@ -106,7 +108,7 @@ export async function startFerryCluster(options: ClusterOptions): Promise<FerryC
         args: [
           "run",
           "--allow-net",
-          `--allow-read=${dir}`,
+          `--allow-read=${[dir, ...(options.readable ?? [])].join(",")}`,
           `--allow-write=${root}`,
           "--allow-sys=hostname",
           main,

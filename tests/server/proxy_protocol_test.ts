@@ -1,94 +1,16 @@
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { parsePasvReply } from "../../protocol/address.ts";
 import { formatProxyHeader } from "../../protocol/proxy_header.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import type { ServerConfig } from "../../server/config.ts";
 import { serveConfig } from "../../server/serve_command.ts";
+import { BoundClient as Peer } from "../helpers/bound_client.ts";
 
 const PROXIED: Partial<ServerConfig> = {
   proxyProtocol: "optional",
   proxyTrusted: ["127.0.0.1/32"],
   proxyHeaderTimeoutMs: 400,
 };
-
-/** A control or data connection from a chosen local address, reading replies line by line. */
-class Peer {
-  readonly socket: net.Socket;
-  #text = "";
-  #closed = false;
-  #wake: (() => void) | undefined;
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => {
-      this.#text += chunk;
-      this.#wake?.();
-    });
-    socket.on("close", () => {
-      this.#closed = true;
-      this.#wake?.();
-    });
-    socket.on("error", () => {});
-  }
-
-  static connect(port: number, from: string, host = "127.0.0.1"): Promise<Peer> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(
-        { host, port, localAddress: from },
-        () => resolve(new Peer(socket)),
-      );
-      socket.once("error", reject);
-    });
-  }
-
-  /** Everything received so far. */
-  get text(): string {
-    return this.#text;
-  }
-
-  /** Waits until `done(text)` or the connection closes (then resolves false), at most 10 s. */
-  async until(done: (text: string) => boolean): Promise<boolean> {
-    const deadline = Date.now() + 10_000;
-    while (!done(this.#text)) {
-      if (this.#closed) return false;
-      if (Date.now() > deadline) throw new Error(`Timed out; got ${JSON.stringify(this.#text)}`);
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        setTimeout(resolve, 200);
-      });
-    }
-    return true;
-  }
-
-  /** True once the peer closed the connection. */
-  closed(): Promise<boolean> {
-    return this.until(() => false).then(() => true, () => false);
-  }
-
-  /** Reads the next reply line (single-line replies). */
-  async reply(): Promise<string> {
-    const got = await this.until((text) => /^\d{3} .*\r\n/m.test(text));
-    if (!got) throw new Error(`Closed; got ${JSON.stringify(this.#text)}`);
-    const match = /^(?:.*\r\n)*?(\d{3} .*)\r\n/.exec(this.#text)!;
-    this.#text = this.#text.slice(match[0].length);
-    return match[1]!;
-  }
-
-  write(data: string | Uint8Array): void {
-    this.socket.write(data);
-  }
-
-  async command(line: string): Promise<string> {
-    this.write(`${line}\r\n`);
-    return await this.reply();
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 function header(client: string, version: 1 | 2 = 1, port = 40000): Uint8Array {
   return formatProxyHeader(
