@@ -14,9 +14,9 @@ import { ExitStatus } from "./cli/exit_status.ts";
 // Each command's modules load when it runs (static specifiers, so `deno compile`
 // still embeds them): a client command never pays for the server's, nor
 // `ferry serve` for the client's.
-const serverModule = () => import("./server/serve_command.ts");
-const userModule = () => import("./server/user_command.ts");
-const certModule = () => import("./server/cert_command.ts");
+const serverModule = () => import("./server/cli/serve_command.ts");
+const userModule = () => import("./server/cli/user_command.ts");
+const certModule = () => import("./server/cli/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

@@ -151,7 +151,7 @@ export function defineClientCommands(client: Command): Command {
         options: ClientOptions & { reverse?: boolean; delete?: boolean },
       ) => {
         const [{ mirror }, { parseFtpUrl }] = await Promise.all([
-          import("./mirror.ts"),
+          import("./transfer/mirror.ts"),
           import("./url.ts"),
         ]);
         const ctx = await _context(options);
@@ -186,8 +186,8 @@ export function defineClientCommands(client: Command): Command {
         throw new ClientError("--insecure and --ca-file are mutually exclusive", ExitCode.Usage);
       }
       const [{ runShell }, { readCaFile }] = await Promise.all([
-        import("./shell.ts"),
-        import("./tls.ts"),
+        import("./shell/shell.ts"),
+        import("./tls/tls.ts"),
       ]);
       const ca = options.caFile === undefined ? undefined : await readCaFile(options.caFile);
       const encoder = new TextEncoder();

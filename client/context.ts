@@ -9,9 +9,9 @@
 import { HiddenInputCancelledError, readHiddenLine } from "../cli/hidden_input.ts";
 import { ClientError, ExitCode } from "./errors.ts";
 import { FtpClient } from "./ftp_client.ts";
-import type { ExistingPolicy, TypeChoice } from "./local_transfer.ts";
-import { ProgressBar } from "./progress.ts";
-import { readCaFile, type TlsSettings } from "./tls.ts";
+import type { ExistingPolicy, TypeChoice } from "./transfer/local_transfer.ts";
+import { ProgressBar } from "./transfer/progress.ts";
+import { readCaFile, type TlsSettings } from "./tls/tls.ts";
 import {
   credentialEnvironment,
   type Credentials,

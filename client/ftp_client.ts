@@ -22,10 +22,10 @@ import {
 import { type Reply, replyKind } from "../protocol/reply.ts";
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
 import { unquotePath } from "../protocol/virtual_path.ts";
-import { ControlConnection } from "./control_connection.ts";
+import { ControlConnection } from "./connection/control_connection.ts";
 import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
-import { authRefused, REUSE_REQUIRED_MESSAGE, type TlsSettings } from "./tls.ts";
-import { secureDataConnection } from "./tls_data_connection.ts";
+import { authRefused, REUSE_REQUIRED_MESSAGE, type TlsSettings } from "./tls/tls.ts";
+import { secureDataConnection } from "./tls/data_connection.ts";
 import { pump } from "../transport/pump.ts";
 import type { DataStream } from "../transport/data_stream.ts";
 

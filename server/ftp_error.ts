@@ -7,7 +7,7 @@
 
 import { ReplyCode } from "../protocol/reply.ts";
 import { InvalidPathError } from "../protocol/virtual_path.ts";
-import { NotAFileError } from "./storage.ts";
+import { NotAFileError } from "./storage/storage.ts";
 
 /**
  * An error a handler throws to answer with a specific reply. The session

@@ -7,17 +7,18 @@
 
 import * as net from "node:net";
 import * as path from "node:path";
-import { Authenticator } from "./auth.ts";
+import { Authenticator } from "./auth/authenticator.ts";
 import type { ServerConfig } from "./config.ts";
-import { LocalStorage } from "./local_storage.ts";
-import { Logger } from "./log.ts";
+import { LocalStorage } from "./storage/local_storage.ts";
+import { Logger, type LogValue } from "./log.ts";
+import { ServerEvents } from "./events.ts";
 import { ConnectionLimits, LoginThrottle } from "./limits.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
-import type { Storage } from "./storage.ts";
-import { loadSecureContext, TlsSetupError } from "./tls_context.ts";
+import type { Storage } from "./storage/storage.ts";
+import { loadSecureContext, TlsSetupError } from "./tls/tls_context.ts";
 import {
   type ConnectionOrigin,
   originFrom,
@@ -57,6 +58,8 @@ export interface CloseOptions {
 export interface StartOptions {
   /** Where log lines go. */
   logger?: Logger;
+  /** The observers of the server's events (see {@linkcode FtpServer.events}); a new set when absent. */
+  events?: ServerEvents;
 }
 
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
@@ -108,6 +111,8 @@ export class FtpServer {
   readonly #pending = new Set<net.Socket>();
   readonly #running = new Set<Promise<void>>();
   readonly #logger: Logger;
+  /** The server's events, as logged: register metrics, transfer logs and hooks here. */
+  readonly events: ServerEvents;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   #closing: Promise<void> | undefined;
   #cutGrace: (() => void) | undefined;
@@ -117,11 +122,19 @@ export class FtpServer {
     addresses: ListenAddress[],
     root: string,
     logger: Logger,
+    events: ServerEvents,
   ) {
     this.#listeners = listeners;
     this.addresses = addresses;
     this.root = root;
     this.#logger = logger;
+    this.events = events;
+  }
+
+  /** Logs a server event and hands it to the event observers. */
+  #event(name: string, fields: Record<string, LogValue>): void {
+    this.#logger.info(name, fields);
+    this.events.emit(name, fields);
   }
 
   /** The number of open control connections. */
@@ -197,11 +210,13 @@ export class FtpServer {
     } catch (error) {
       throw new StartupError((error as Error).message, { cause: error });
     }
-    const server = new FtpServer([], [], root, logger);
+    const events = options.events ?? new ServerEvents();
+    const server = new FtpServer([], [], root, logger, events);
     const context: ServerContext = {
       config,
       authenticator,
       log: logger,
+      events,
       openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
       loginThrottle: new LoginThrottle(),
       ...(secureContext ? { secureContext } : {}),
@@ -253,7 +268,7 @@ export class FtpServer {
         listener.off("error", reject);
         listener.on(
           "error",
-          (error) => this.#logger.info("listener-error", { message: error.message }),
+          (error) => this.#event("listener-error", { message: error.message }),
         );
         resolve(listener);
       });
@@ -279,7 +294,7 @@ export class FtpServer {
     const peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
     if (!proxy.expectsHeader(peer.address)) {
       if (!proxy.required) return this.#admit(socket, context, implicitTls, undefined);
-      this.#logger.info("refused", { peer: peer.address, reason: "not a trusted balancer" });
+      this.#event("refused", { peer: peer.address, reason: "not a trusted balancer" });
       socket.destroy();
       return;
     }
@@ -289,7 +304,7 @@ export class FtpServer {
     try {
       origin = originFrom(peer, await readProxyHeader(reader.read, proxy.timeoutMs));
     } catch (error) {
-      this.#logger.info("proxy-refused", { peer: peer.address, reason: (error as Error).message });
+      this.#event("proxy-refused", { peer: peer.address, reason: (error as Error).message });
       socket.destroy();
       return;
     } finally {
@@ -312,7 +327,7 @@ export class FtpServer {
     const address = comparableAddress(origin?.client.address ?? socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
-      this.#logger.info("refused", { peer: address, reason: refusal });
+      this.#event("refused", { peer: address, reason: refusal });
       socket.on("error", () => {});
       socket.resume(); // read (and drop) until the peer's end, so the socket can close
       socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
@@ -366,7 +381,7 @@ export class FtpServer {
     this.#listeners.length = 0;
     for (const socket of this.#pending) socket.destroy();
     if (this.#sessions.size > 0) {
-      this.#logger.info("shutdown", { sessions: this.#sessions.size, graceMs });
+      this.#event("shutdown", { sessions: this.#sessions.size, graceMs });
     }
     for (const session of this.#sessions) session.drain();
     if (graceMs > 0 && this.#running.size > 0) {

@@ -14,16 +14,17 @@ import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { ReplyExchange, SessionSequence } from "../protocol/sequence.ts";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
 import { MLST_FACTS } from "../protocol/listing.ts";
-import type { Authenticator } from "./auth.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
 import type { ServerConfig } from "./config.ts";
-import type { DataChannel } from "./data_channel.ts";
-import type { PassiveListener } from "./passive_listener.ts";
+import type { DataChannel } from "./data/data_channel.ts";
+import type { PassiveListener } from "./data/passive_listener.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
+import type { ServerEvents } from "./events.ts";
 import type { Logger, LogValue } from "./log.ts";
-import type { Storage } from "./storage.ts";
+import type { Storage } from "./storage/storage.ts";
 import type { LoginThrottle } from "./limits.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
-import { startServerTls, TicketBook } from "./tls_context.ts";
+import { startServerTls, TicketBook } from "./tls/tls_context.ts";
 import type { ConnectionOrigin, PasvAddressMap, ProxyPolicy } from "./proxy_protocol.ts";
 
 /** What every session shares: settings, users, log and the way to open a user's storage. */
@@ -31,6 +32,8 @@ export interface ServerContext {
   readonly config: ServerConfig;
   readonly authenticator: Authenticator;
   readonly log: Logger;
+  /** Observers of the events the log shows (metrics, transfer logs, hooks). */
+  readonly events?: ServerEvents;
   /** Opens the jailed storage for a home directory (virtual, relative to the served root). */
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */
@@ -194,13 +197,15 @@ export class Session {
 
   /** Logs an event with the session's identity. */
   log(event: string, fields: Record<string, LogValue> = {}): void {
-    this.context.log.info(event, {
+    const record = {
       session: this.id,
       peer: this.#peer,
       ...(this.via === undefined ? {} : { via: this.via }),
       user: this.sequence.user,
       ...fields,
-    });
+    };
+    this.context.log.info(event, record);
+    this.context.events?.emit(event, record);
   }
 
   /**

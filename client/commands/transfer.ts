@@ -15,7 +15,7 @@ import {
   downloadFile,
   type FileTransferResult,
   uploadFile,
-} from "../local_transfer.ts";
+} from "../transfer/local_transfer.ts";
 import { parseFtpUrl } from "../url.ts";
 
 async function _isLocalDirectory(file: string): Promise<boolean> {

@@ -19,12 +19,16 @@ import {
 import { comparableAddress } from "../../protocol/address.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
-import { ActiveChannel } from "../data_channel.ts";
-import { type PassiveChannel, PassiveListener } from "../passive_listener.ts";
+import { ActiveChannel } from "../data/data_channel.ts";
+import { type PassiveChannel, PassiveListener } from "../data/passive_listener.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
-import { checkResumption } from "../tls_context.ts";
-import { TlsActiveChannel, type TlsDataOptions, TlsPassiveChannel } from "../tls_data_channel.ts";
+import { checkResumption } from "../tls/tls_context.ts";
+import {
+  TlsActiveChannel,
+  type TlsDataOptions,
+  TlsPassiveChannel,
+} from "../data/tls_data_channel.ts";
 
 /** The TLS settings of a PROT P data channel, or undefined for PROT C. */
 function tlsData(session: Session): TlsDataOptions | undefined {

@@ -11,8 +11,8 @@ import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
-import type { StorageEntry } from "../storage.ts";
-import { asciiSize } from "../transfer.ts";
+import type { StorageEntry } from "../storage/storage.ts";
+import { asciiSize } from "../data/transfer.ts";
 import { refuseUploadTemp } from "./transfers.ts";
 
 /** DELE: removes a file. */

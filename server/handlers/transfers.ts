@@ -12,11 +12,17 @@ import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { DataStream } from "../../transport/data_stream.ts";
 import type { Session } from "../session.ts";
-import type { StorageEntry, StorageFile } from "../storage.ts";
-import { DataConnectionError, receiveFile, sendFile, StallGuard, writeAll } from "../transfer.ts";
+import type { StorageEntry, StorageFile } from "../storage/storage.ts";
+import {
+  DataConnectionError,
+  receiveFile,
+  sendFile,
+  StallGuard,
+  writeAll,
+} from "../data/transfer.ts";
 import { mlsxFormatter } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
-import { isUploadTemp, uploadTempPath } from "../upload_temp.ts";
+import { isUploadTemp, uploadTempPath } from "../storage/upload_temp.ts";
 
 const encoder = new TextEncoder();
 

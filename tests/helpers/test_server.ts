@@ -5,7 +5,11 @@
  * @module
  */
 
-import { formatCredentials, hashPassword, type UserRecord } from "../../server/auth.ts";
+import {
+  formatCredentials,
+  hashPassword,
+  type UserRecord,
+} from "../../server/auth/authenticator.ts";
 import { DEFAULT_CONFIG, type ServerConfig } from "../../server/config.ts";
 import { Logger } from "../../server/log.ts";
 import { FtpServer } from "../../server/server.ts";

@@ -10,7 +10,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { parseEpsvReply } from "../../protocol/address.ts";
 import { type Reply, ReplyParser } from "../../protocol/reply.ts";
-import { makeCertificate } from "../../server/cert_command.ts";
+import { makeCertificate } from "../../server/cli/cert_command.ts";
 import type { ServerConfig } from "../../server/config.ts";
 import type { TestServerOptions } from "./test_server.ts";
 import { withTimeout } from "./raw_client.ts";

@@ -5,7 +5,7 @@
  * transfers, resuming interrupted transfers both ways, directories, rename,
  * delete, stat, and names with spaces.
  *
- * The servers come from `tests/interop/install_peers.sh`. A missing server
+ * The servers come from `tests/install_deps.sh`. A missing server
  * fails its tests, saying what to run; outside CI (`CI` not `true`) a
  * developer may set `FERRY_INTEROP_ALLOW_MISSING=1` to have them reported as
  * ignored instead.
@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { ClientError, ExitCode } from "../../client/errors.ts";
 import { FtpClient } from "../../client/ftp_client.ts";
-import { downloadFile, uploadFile } from "../../client/local_transfer.ts";
+import { downloadFile, uploadFile } from "../../client/transfer/local_transfer.ts";
 import {
   PEER_SERVERS,
   type PeerFamily,

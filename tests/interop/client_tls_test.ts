@@ -6,7 +6,7 @@
  * the control connection's TLS session (through OpenSSL, `--allow-ffi`).
  * Without `--allow-ffi` the client cannot resume and names the way out.
  *
- * vsftpd comes from `tests/interop/install_peers.sh`; a missing vsftpd fails
+ * vsftpd comes from `tests/install_deps.sh`; a missing vsftpd fails
  * these tests (outside CI, `FERRY_INTEROP_ALLOW_MISSING=1` reports them as
  * ignored instead).
  *
@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { ExitCode } from "../../client/errors.ts";
 import { FtpClient } from "../../client/ftp_client.ts";
-import type { TlsSettings } from "../../client/tls.ts";
+import type { TlsSettings } from "../../client/tls/tls.ts";
 import { runClient } from "../client/cli_run.ts";
 import { testCertificate } from "../helpers/tls_client.ts";
 import { type PeerServer, peerServerMissing, startPeerServer } from "./servers.ts";

@@ -5,7 +5,7 @@
  * password who may read and write, and a stop that kills the server's whole
  * process group and waits for it to exit.
  *
- * `tests/interop/install_peers.sh` installs what these servers need (as
+ * `tests/install_deps.sh` installs what these servers need (as
  * root); pure-ftpd is unpacked from its Debian package into a cache folder,
  * because the package conflicts with vsftpd's. The servers run as root, as
  * in CI: vsftpd logs in a system user, `ferrytest`, which is created here if
@@ -28,7 +28,7 @@ export type PeerFamily = "IPv4" | "IPv6";
 /** The user every peer server accepts. */
 export const PEER_USER = { name: "ferrytest", password: "ferry-test-pass" } as const;
 
-/** Where install_peers.sh unpacks pure-ftpd (override with `FERRY_PEERS_DIR`). */
+/** Where install_deps.sh unpacks pure-ftpd (override with `FERRY_PEERS_DIR`). */
 export const PEERS_DIR = Deno.env.get("FERRY_PEERS_DIR") ?? "/var/cache/ferry-peers";
 
 /** How many passive ports each server gets. */
@@ -48,7 +48,7 @@ const SYSTEM_USER_HOME = "/var/lib/ferrytest";
 /** The owner of pure-ftpd's virtual user's files (nobody:nogroup). */
 const PURE_FTPD_ID = 65534;
 
-/** A server is not installed; install_peers.sh installs it. */
+/** A server is not installed; install_deps.sh installs it. */
 export class PeerMissingError extends Error {
   /** Creates the error with what is missing. */
   constructor(message: string) {
@@ -182,7 +182,7 @@ function _pureFtpdPaths(): { server: string; pw: string } {
  * ```
  */
 export async function peerServerMissing(name: PeerServerName): Promise<string | undefined> {
-  const install = "run `bash tests/interop/install_peers.sh` as root";
+  const install = "run `bash tests/install_deps.sh` as root";
   switch (name) {
     case "vsftpd":
       return await _isFile("/usr/sbin/vsftpd")

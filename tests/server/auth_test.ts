@@ -13,7 +13,7 @@ import {
   READ_ONLY_PERMISSIONS,
   type UserRecord,
   verifyPassword,
-} from "../../server/auth.ts";
+} from "../../server/auth/authenticator.ts";
 
 /** A low scrypt cost keeps the tests fast; verification reads N from the hash. */
 const COST = 1024;

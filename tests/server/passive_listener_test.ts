@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseEpsvReply } from "../../protocol/address.ts";
-import { IDLE_RELEASE_MS } from "../../server/passive_listener.ts";
+import { IDLE_RELEASE_MS } from "../../server/data/passive_listener.ts";
 import { closeQuietly, RawClient, readAll, text, withServer } from "../helpers/raw_client.ts";
 
 const decoder = new TextDecoder();

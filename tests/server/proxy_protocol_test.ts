@@ -3,7 +3,7 @@ import { parsePasvReply } from "../../protocol/address.ts";
 import { formatProxyHeader } from "../../protocol/proxy_header.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import type { ServerConfig } from "../../server/config.ts";
-import { serveConfig } from "../../server/serve_command.ts";
+import { serveConfig } from "../../server/cli/serve_command.ts";
 import { BoundClient as Peer } from "../helpers/bound_client.ts";
 
 const PROXIED: Partial<ServerConfig> = {

@@ -9,7 +9,11 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { parseEpsvReply } from "../../protocol/address.ts";
-import { ASYNC_DIRECTORY_BYTES, LocalStorage, ReadPacer } from "../../server/local_storage.ts";
+import {
+  ASYNC_DIRECTORY_BYTES,
+  LocalStorage,
+  ReadPacer,
+} from "../../server/storage/local_storage.ts";
 import { closeQuietly, RawClient, withServer } from "../helpers/raw_client.ts";
 
 function randomBytes(length: number): Uint8Array {

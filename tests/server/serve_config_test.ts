@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { serveConfig } from "../../server/serve_command.ts";
+import { serveConfig } from "../../server/cli/serve_command.ts";
 
 Deno.test("serveConfig() defaults: no atomic uploads, 30 s shutdown grace, the documented limits", () => {
   const config = serveConfig({});

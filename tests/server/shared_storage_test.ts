@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { posix } from "node:path";
-import { INSTANCE_TAG, isUploadTemp, uploadTempPath } from "../../server/upload_temp.ts";
+import { INSTANCE_TAG, isUploadTemp, uploadTempPath } from "../../server/storage/upload_temp.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { startFerryCluster } from "../helpers/ferry_instances.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCredentials, verifyPassword } from "../../server/auth.ts";
+import { parseCredentials, verifyPassword } from "../../server/auth/authenticator.ts";
 import {
   addUser,
   changePassword,
@@ -9,11 +9,11 @@ import {
   removeUser,
   UserCommandError,
   type UserCommandOptions,
-} from "../../server/user_command.ts";
+} from "../../server/cli/user_command.ts";
 
 /** A low scrypt cost keeps the tests fast. */
 const COST = 1024;
-const MODULE = fileURLToPath(new URL("../../server/user_command.ts", import.meta.url));
+const MODULE = fileURLToPath(new URL("../../server/cli/user_command.ts", import.meta.url));
 const isWindows = Deno.build.os === "windows";
 
 async function withCredentials(

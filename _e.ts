@@ -1,1 +1,0 @@
-import "./_cmd_copy/esm.mjs";

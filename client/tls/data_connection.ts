@@ -1,0 +1,249 @@
+/**
+ * PROT P data connections on the client: a `Deno.Conn` (passive or active,
+ * set up as for clear data) made a TLS client by {@linkcode secureDataConnection}:
+ * through OpenSSL when the control connection uses it (the session is
+ * resumed), else as a `node:tls` client socket read and written through the
+ * same {@linkcode TlsDataStream} the server uses.
+ *
+ * Deno's TLS layer has pitfalls the server side found first
+ * (`transport/data_stream.ts`): pausing the TLS socket stalls it for good, so
+ * flow control pauses the TCP side instead ({@linkcode ConnDuplex.hold});
+ * encrypted records reach the TCP side asynchronously, so an upload waits
+ * for `TlsDataStream.flush` before it ends; and a download
+ * reads until the end of the stream, never just until the 226.
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+import { type DataStream, TlsDataStream, type TlsFlow } from "../../transport/data_stream.ts";
+import { ClientError, ExitCode } from "../errors.ts";
+import { loadOpenSsl } from "./openssl.ts";
+import { OpenSslDataStream } from "./openssl_data_stream.ts";
+import { OpenSslSocket } from "./openssl_socket.ts";
+import {
+  clientHandshake,
+  type ClientTlsSocket,
+  connectNodeTls,
+  describeTlsFailure,
+  type TlsSettings,
+} from "./tls.ts";
+
+/** Bytes read from the TCP connection at a time. */
+const READ_SIZE = 64 * 1024;
+/** Encrypted bytes that may wait for the TCP connection before writers are held back. */
+const WRITE_HIGH_WATER = 1024 * 1024;
+/** How long a closing connection may take to send what it holds before it is dropped. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * A `Duplex` over a `Deno.Conn`, for `tls.connect({ socket })`: reads the
+ * connection while the TLS layer wants more and {@linkcode ConnDuplex.hold}
+ * is off; takes every encrypted record into its own queue at once (Deno's
+ * TLS layer drops what waits in a stream's queue when it tears it down) and
+ * writes the queue out in order, even after a clean destroy.
+ *
+ * @example
+ * ```ts ignore
+ * const duplex = new ConnDuplex(await Deno.connect({ hostname: "127.0.0.1", port }));
+ * const socket = tls.connect({ socket: duplex, host: "127.0.0.1" });
+ * ```
+ */
+export class ConnDuplex extends Duplex implements TlsFlow {
+  readonly #conn: Deno.Conn;
+  readonly #queue: Uint8Array[] = [];
+  #queued = 0;
+  #writing = false;
+  #written = 0;
+  #held = false;
+  #reading = false;
+  #closed = false;
+  #writeError: Error | undefined;
+  #waitingWrite: (() => void) | undefined;
+  #drained: (() => void)[] = [];
+
+  /** Wraps `conn`; the duplex owns it from now on. */
+  constructor(conn: Deno.Conn) {
+    super({ allowHalfOpen: true });
+    this.#conn = conn;
+  }
+
+  override _read(): void {
+    if (!this.#held) void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#reading || this.#closed) return;
+    this.#reading = true;
+    try {
+      while (!this.#held && !this.destroyed) {
+        const buffer = new Uint8Array(READ_SIZE);
+        const n = await this.#conn.read(buffer);
+        if (n === null) {
+          this.push(null);
+          return;
+        }
+        if (!this.push(buffer.subarray(0, n))) return;
+      }
+    } catch {
+      // reset or closed: whatever was read stays readable, then the stream ends
+      if (!this.destroyed) this.push(null);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** Stops reading the TCP connection (the reader of decrypted data is behind). */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Reads the TCP connection again after {@linkcode ConnDuplex.hold}. */
+  release(): void {
+    this.#held = false;
+    if (this.readableLength < this.readableHighWaterMark) void this.#pump();
+  }
+
+  override _write(
+    chunk: Uint8Array,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    if (this.#writeError) return callback(this.#writeError);
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    void this.#writeOut();
+    if (this.#queued < WRITE_HIGH_WATER) return callback();
+    this.#waitingWrite = () => callback(this.#writeError);
+  }
+
+  async #writeOut(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      for (let chunk = this.#queue[0]; chunk; chunk = this.#queue[0]) {
+        let offset = 0;
+        while (offset < chunk.length) offset += await this.#conn.write(chunk.subarray(offset));
+        this.#queue.shift();
+        this.#queued -= chunk.length;
+        this.#written += chunk.length;
+        if (this.#waitingWrite && this.#queued < WRITE_HIGH_WATER / 2) this.#wakeWriter();
+      }
+    } catch (error) {
+      this.#writeError = error as Error;
+      this.#queue.length = 0;
+      this.#queued = 0;
+    } finally {
+      this.#writing = false;
+      this.#wakeWriter();
+      for (const resolve of this.#drained.splice(0)) resolve();
+    }
+  }
+
+  #wakeWriter(): void {
+    const wake = this.#waitingWrite;
+    this.#waitingWrite = undefined;
+    wake?.();
+  }
+
+  /** Resolves when the write queue is empty. */
+  #empty(): Promise<void> {
+    if (!this.#writing && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  /**
+   * Resolves once the TLS layer has stopped producing output for a moment
+   * and every record it produced is written to the TCP connection.
+   */
+  async flushed(): Promise<void> {
+    for (let quiet = 0, spins = 0; quiet < 2 && spins < 200; spins++) {
+      const before = this.#written;
+      await this.#empty();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const idle = this.#written === before && this.#queue.length === 0 &&
+        this.writableLength === 0;
+      quiet = idle ? quiet + 1 : 0;
+      if (this.#closed || this.#writeError) return;
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#empty().then(async () => {
+      try {
+        if (!this.#closed) await this.#conn.closeWrite();
+      } catch {
+        // already closed or reset
+      }
+      callback();
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (error) {
+      this.#close();
+    } else {
+      // A clean teardown: what was written still reaches the peer first.
+      const timer = setTimeout(() => this.#close(), CLOSE_GRACE_MS);
+      this.#empty().then(() => {
+        clearTimeout(timer);
+        this.#close();
+      });
+    }
+    callback(error);
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * Makes a data connection TLS, as the client (in active mode too, RFC 4217
+ * §10), checked like the control connection and resuming its session: on
+ * OpenSSL when `control` runs on it, else on `node:tls` (which cannot resume).
+ *
+ * @throws {ClientError} (exit 3) If the handshake fails; `conn` is closed.
+ *
+ * @example
+ * ```ts ignore
+ * const stream = await secureDataConnection(conn, "ftp.example.com", settings, control.tls, 30_000);
+ * ```
+ */
+export async function secureDataConnection(
+  conn: Deno.Conn,
+  host: string,
+  settings: TlsSettings,
+  control: ClientTlsSocket | undefined,
+  timeoutMs: number,
+): Promise<DataStream> {
+  const what = `the data connection to ${host}`;
+  if (control instanceof OpenSslSocket) {
+    try {
+      return await OpenSslDataStream.connect(
+        loadOpenSsl()!, // loaded once already: the control connection runs on it
+        conn,
+        host,
+        settings,
+        control.engine,
+        timeoutMs,
+      );
+    } catch (error) {
+      throw new ClientError(describeTlsFailure(what, error as Error), ExitCode.Connect, {
+        cause: error,
+      });
+    }
+  }
+  const duplex = new ConnDuplex(conn);
+  const socket = connectNodeTls(duplex, host, settings);
+  // Reading starts at once: a TLS socket left without a reader can stall in Deno.
+  const stream = new TlsDataStream(socket, duplex);
+  await clientHandshake(socket, what, timeoutMs);
+  return stream;
+}

@@ -1,0 +1,168 @@
+/**
+ * The server's TLS side: loading the certificate and key, turning an
+ * accepted or connected TCP socket into a TLS server socket, and checking
+ * that a PROT P data connection resumed a TLS session of its own control
+ * connection (RFC 4217 §10, against data connection stealing).
+ *
+ * @module
+ */
+
+import type { TlsFlow } from "../../transport/data_stream.ts";
+import type { Socket } from "node:net";
+import * as tls from "node:tls";
+import { type HandshakeObserver, TappedSocket } from "./tls_handshake.ts";
+
+/** Thrown when the certificate or key cannot be used. */
+export class TlsSetupError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsSetupError";
+  }
+}
+
+/**
+ * Reads a PEM certificate (chain) and key and makes a secure context.
+ *
+ * @example
+ * ```ts
+ * const context = await loadSecureContext("cert.pem", "key.pem");
+ * ```
+ */
+export async function loadSecureContext(
+  certFile: string,
+  keyFile: string,
+  maxVersion: tls.SecureVersion = "TLSv1.3",
+): Promise<tls.SecureContext> {
+  let cert: string;
+  let key: string;
+  try {
+    cert = await Deno.readTextFile(certFile);
+    key = await Deno.readTextFile(keyFile);
+  } catch (error) {
+    throw new TlsSetupError(`Cannot read TLS files: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (!cert.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new TlsSetupError(`${certFile} holds no PEM certificate`);
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    throw new TlsSetupError(`${keyFile} holds no PEM private key`);
+  }
+  try {
+    return tls.createSecureContext({ cert, key, minVersion: "TLSv1.2", maxVersion });
+  } catch (error) {
+    throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** A TCP socket turned into a TLS server socket, and what its handshake showed. */
+export interface ServerTls {
+  socket: tls.TLSSocket;
+  observer: HandshakeObserver;
+  /** The TCP layer underneath: flow control for the reader, and flushing. */
+  flow: TlsFlow;
+}
+
+/**
+ * Starts the TLS server side on a TCP socket. The socket's data events are
+ * taken over at once, so nothing the client sends after this call is read
+ * as a command.
+ */
+export function startServerTls(
+  socket: Socket,
+  secureContext: tls.SecureContext,
+): ServerTls {
+  const tapped = new TappedSocket(socket);
+  const secure = new tls.TLSSocket(tapped as unknown as Socket, {
+    isServer: true,
+    secureContext,
+  });
+  return { socket: secure, observer: tapped.observer, flow: tapped };
+}
+
+/** Resolves when the handshake is done; rejects on error, close or after `timeoutMs`. */
+export function handshake(socket: tls.TLSSocket, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      socket.off("secure", onSecure);
+      socket.off("error", onError);
+      socket.off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onSecure = () => done();
+    const onError = (error: Error) => done(error);
+    const onClose = () => done(new Error("Connection closed during the TLS handshake"));
+    const timer = setTimeout(() => done(new Error("TLS handshake timed out")), timeoutMs);
+    socket.once("secure", onSecure);
+    socket.once("error", onError);
+    socket.once("close", onClose);
+  });
+}
+
+/** The most tickets remembered per control connection (the newest are kept). */
+const MAX_TICKETS = 64;
+
+/**
+ * The TLS tickets issued to one control connection (on it and on its data
+ * connections), to check that a data connection resumed one of them.
+ */
+export class TicketBook {
+  readonly #tickets: string[] = [];
+  readonly #pending: HandshakeObserver[] = [];
+
+  /** Records a handshake of this control connection; its tickets are read when needed. */
+  add(observer: HandshakeObserver): void {
+    this.#pending.push(observer);
+  }
+
+  /** True if `ticket` (hex) was issued to this control connection. */
+  has(ticket: string): boolean {
+    for (const observer of this.#pending.splice(0)) this.#tickets.push(...observer.issuedTickets);
+    if (this.#tickets.length > MAX_TICKETS) {
+      this.#tickets.splice(0, this.#tickets.length - MAX_TICKETS);
+    }
+    return this.#tickets.includes(ticket);
+  }
+}
+
+/** Options for {@linkcode checkResumption}. */
+export interface ResumptionPolicy {
+  /** Refuse data connections that do not resume a session. */
+  requireReuse: boolean;
+  /** The tickets issued to the control connection. */
+  tickets: TicketBook;
+}
+
+/**
+ * Checks a PROT P data connection's handshake; returns why it is refused,
+ * or undefined if it may carry data. With `requireReuse`, the connection
+ * must resume a TLS session; over TLS 1.2 the resumed ticket must be one
+ * issued to this control connection (tickets are visible in the clear).
+ * Over TLS 1.3 tickets are encrypted and Deno exposes no session identity,
+ * so only "resumed" can be checked there (see the README's FTPS section);
+ * `--tls-max-version 1.2` keeps every connection where the full check runs.
+ */
+export function checkResumption(
+  socket: tls.TLSSocket,
+  observer: HandshakeObserver,
+  policy: ResumptionPolicy,
+): string | undefined {
+  const reused = socket.isSessionReused();
+  if (policy.requireReuse && !reused) {
+    return "TLS session reuse required (resume the control connection's session)";
+  }
+  if (policy.requireReuse && socket.getProtocol() === "TLSv1.2") {
+    const ticket = observer.clientHello?.ticket;
+    if (ticket === undefined || !policy.tickets.has(ticket)) {
+      return "TLS session was not the control connection's own";
+    }
+  }
+  policy.tickets.add(observer);
+  return undefined;
+}
