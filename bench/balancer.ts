@@ -7,13 +7,17 @@
  * balancer and the PROXY header cost here, not what two machines would gain.
  *
  * ```
- * deno task bench:balancer [--sessions 1500] [--concurrency 16] [--runs 3]
+ * deno task bench:balancer [--sessions 1500] [--concurrency 16] [--runs 3] [--write]
  * ```
+ *
+ * With `--write` the table replaces its section of bench/RESULTS.md.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import * as path from "node:path";
+import { setSection } from "./results_section.ts";
 import { startFerryCluster } from "../tests/helpers/ferry_instances.ts";
 import {
   freePort,
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
       sessions: { type: "string", default: "1500" },
       concurrency: { type: "string", default: "16" },
       runs: { type: "string", default: "3" },
+      write: { type: "boolean", default: false },
     },
   });
   const options = {
@@ -163,18 +168,33 @@ async function main(): Promise<void> {
     await cluster.close();
   }
   const base = median(rows[0]!.runs);
-  console.log(
-    `Sessions/s (connect, USER, PASS, QUIT; ${options.sessions} sessions, ${options.concurrency} at once; median of ${options.runs} runs, min–max):\n`,
-  );
-  console.log("| set-up | sessions/s | vs direct |");
-  console.log("|---|---|---|");
-  for (const row of rows) {
-    const m = median(row.runs);
-    console.log(
-      `| ${row.setup} | ${m.toFixed(0)} (${Math.min(...row.runs).toFixed(0)}–${
+  const lines = [
+    "## Sessions through HAProxy",
+    "",
+    `\`deno task bench:balancer\` (${
+      new Date().toISOString().slice(0, 16)
+    }Z, ${options.runs} rounds, ` +
+    `${options.sessions} sessions of ${options.concurrency} concurrent clients per set-up and round): ` +
+    "connect, 220, USER, PASS, QUIT, close, from 127.0.0.1; HAProxy 2.6 in TCP mode with " +
+    "`send-proxy-v2`; ferry with `--proxy-protocol` (the direct client is not a trusted balancer). " +
+    "Medians (min–max); client, balancer and instances share the machine's 2 cores.",
+    "",
+    "| set-up | sessions/s | vs direct |",
+    "| --- | --- | --- |",
+    ...rows.map((row) => {
+      const m = median(row.runs);
+      return `| ${row.setup} | ${m.toFixed(0)} (${Math.min(...row.runs).toFixed(0)}–${
         Math.max(...row.runs).toFixed(0)
-      }) | ${(m / base).toFixed(2)} |`,
-    );
+      }) | ${(m / base).toFixed(2)} |`;
+    }),
+  ];
+  console.log(lines.join("\n"));
+  if (values.write) {
+    const file = path.join(import.meta.dirname ?? "bench", "RESULTS.md");
+    const previous = await Deno.readTextFile(file).catch(() => "# Benchmark results\n");
+    await Deno.writeTextFile(file, setSection(previous, "balancer", lines.join("\n")));
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file] }).output();
+    console.error("wrote the balancer section of bench/RESULTS.md");
   }
 }
 

@@ -31,6 +31,7 @@ import { listingWorkload } from "./workloads/listing.ts";
 import { idleMemoryWorkload } from "./workloads/idle_memory.ts";
 import { clientsWorkload } from "./workloads/clients.ts";
 import type { Measurement, Workload, WorkloadContext } from "./workload.ts";
+import { keepSections } from "./results_section.ts";
 
 /** Every workload, in the order they run and appear. */
 export const WORKLOADS: readonly Workload[] = [
@@ -386,9 +387,14 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const full = !options.quick && workloads.length === WORKLOADS.length &&
     options.servers.length === BENCH_SERVERS.length;
   if (full && Object.keys(failures).length === 0) {
+    const previous = await Deno.readTextFile(path.join(BENCH_DIR, "RESULTS.md")).catch(() => "");
     await Deno.writeTextFile(
       path.join(BENCH_DIR, "RESULTS.md"),
-      _resultsMarkdown(table, result.started, seconds, options.runs, machine),
+      // Sections other benchmarks wrote (bench/balancer.ts) are kept.
+      keepSections(
+        previous,
+        _resultsMarkdown(table, result.started, seconds, options.runs, machine),
+      ),
     );
     // Keep the committed file as `deno fmt` would leave it (`deno task check` checks it).
     await new Deno.Command(Deno.execPath(), {
