@@ -8,7 +8,7 @@ Deno.test("setSection() appends a marked section once, then replaces it", () => 
     /^# Results\n\n\| a \|\n\n<!-- section:balancer -->\n\n## Sessions\n\nold\n\n/,
   );
   const twice = setSection(once, "balancer", "## Sessions\n\nnew");
-  assert.equal(twice.match(/section:balancer -->/g)?.length, 1);
+  assert.equal(twice.match(/<!-- section:balancer -->/g)?.length, 1);
   assert.match(twice, /new/);
   assert.doesNotMatch(twice, /old/);
 });
