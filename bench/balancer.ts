@@ -87,6 +87,14 @@ async function sessionsPerSecond(
   return total / ((performance.now() - started) / 1000);
 }
 
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(", ");
+  } catch {
+    return "unknown";
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -177,7 +185,9 @@ async function main(): Promise<void> {
     `${options.sessions} sessions of ${options.concurrency} concurrent clients per set-up and round): ` +
     "connect, 220, USER, PASS, QUIT, close, from 127.0.0.1; HAProxy 2.6 in TCP mode with " +
     "`send-proxy-v2`; ferry with `--proxy-protocol` (the direct client is not a trusted balancer). " +
-    "Medians (min–max); client, balancer and instances share the machine's 2 cores.",
+    "Medians (min–max); client, balancer and instances share the machine's 2 cores " +
+    `(load average when done: ${loadAverage()}), so a second instance adds no CPU: the ratios ` +
+    "show what the balancer's extra hop costs here, not what a second machine would add.",
     "",
     "| set-up | sessions/s | vs direct |",
     "| --- | --- | --- |",
