@@ -197,13 +197,9 @@ export class Session {
 
   /** Logs an event with the session's identity. */
   log(event: string, fields: Record<string, LogValue> = {}): void {
-    const record = {
-      session: this.id,
-      peer: this.#peer,
-      ...(this.via === undefined ? {} : { via: this.via }),
-      user: this.sequence.user,
-      ...fields,
-    };
+    const record = this.via === undefined
+      ? { session: this.id, peer: this.#peer, user: this.sequence.user, ...fields }
+      : { session: this.id, peer: this.#peer, via: this.via, user: this.sequence.user, ...fields };
     this.context.log.info(event, record);
     this.context.events?.emit(event, record);
   }
