@@ -12,10 +12,16 @@ export interface Command {
   argument: string;
 }
 
-/** What {@linkcode CommandLineReader.push} yields: a complete line, or notice of an overlong one. */
+/**
+ * What {@linkcode CommandLineReader.push} yields: a complete line; notice
+ * that a line passed the length cap (once, as soon as it does; the rest of
+ * the line up to its LF is discarded); or notice that more than the discard
+ * bound was thrown away in one line (once; the peer is not sending commands).
+ */
 export type LineEvent =
   | { kind: "line"; bytes: Uint8Array }
-  | { kind: "overlong" };
+  | { kind: "overlong" }
+  | { kind: "runaway"; discarded: number };
 
 const IAC = 255;
 const SB = 250;
@@ -28,12 +34,19 @@ const CR = 13;
 /** Options for {@linkcode CommandLineReader}. */
 export interface CommandLineReaderOptions {
   /**
-   * Longest line accepted, in bytes, without its CRLF. Longer lines are
-   * discarded up to the next LF and reported as `overlong`, so a peer that
-   * never sends LF cannot make the reader buffer without bound.
+   * Longest line accepted, in bytes, without its CRLF. A longer line is
+   * reported as `overlong` as soon as it passes the cap and discarded up to
+   * the next LF, so a peer that never sends LF cannot make the reader buffer
+   * without bound.
    * @default {4096}
    */
   maxLineLength?: number;
+  /**
+   * Bytes discarded from one overlong line after which a `runaway` event is
+   * reported (once per line).
+   * @default {1048576}
+   */
+  maxDiscard?: number;
 }
 
 /**
@@ -54,6 +67,11 @@ export class CommandLineReader {
   /** A CR seen but not yet stored: it ends the line if LF follows, else it is data. */
   #cr = false;
   #discarding = false;
+  readonly #maxDiscard: number;
+  /** Bytes thrown away from the current overlong line (-1 once a runaway was reported). */
+  #discarded = 0;
+  /** Events completed during the current push (the cap can be passed mid-chunk). */
+  #events: LineEvent[] = [];
   /** Telnet state: 0 data, 1 after IAC, 2 after IAC WILL/WONT/DO/DONT, 3 in SB, 4 in SB after IAC. */
   #telnet = 0;
 
@@ -64,6 +82,7 @@ export class CommandLineReader {
       throw new RangeError(`Invalid maximum line length ${max}`);
     }
     this.#max = max;
+    this.#maxDiscard = options.maxDiscard ?? 1024 * 1024;
     this.#line = new Uint8Array(Math.min(max, 256));
   }
 
@@ -74,9 +93,16 @@ export class CommandLineReader {
 
   /** Consumes a chunk and returns the events it completes, in order. */
   push(chunk: Uint8Array): LineEvent[] {
-    const events: LineEvent[] = [];
+    const events: LineEvent[] = this.#events = [];
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
+      if (this.#discarding && byte !== LF && this.#discarded >= 0) {
+        // Every byte counts, Telnet commands too: an endless IAC stream is no line either.
+        if (++this.#discarded > this.#maxDiscard) {
+          events.push({ kind: "runaway", discarded: this.#discarded });
+          this.#discarded = -1;
+        }
+      }
       switch (this.#telnet) {
         case 1:
           if (byte === IAC) {
@@ -100,8 +126,8 @@ export class CommandLineReader {
         this.#telnet = 1;
       } else if (byte === LF) {
         if (this.#discarding) {
-          this.#discarding = false;
-          events.push({ kind: "overlong" });
+          this.#discarding = false; // the overlong event went out when the cap was passed
+          this.#discarded = 0;
         } else {
           events.push({ kind: "line", bytes: this.#line.slice(0, this.#length) });
         }
@@ -129,8 +155,10 @@ export class CommandLineReader {
     if (this.#discarding) return;
     if (this.#length >= this.#max) {
       this.#discarding = true;
+      this.#discarded = 0;
       this.#length = 0;
       this.#cr = false;
+      this.#events.push({ kind: "overlong" });
       return;
     }
     if (this.#length === this.#line.length) {
@@ -140,6 +168,28 @@ export class CommandLineReader {
     }
     this.#line[this.#length++] = byte;
   }
+}
+
+/**
+ * Verbs in use that do not fit RFC 959's three or four letters, because they
+ * carry digits (the checksum commands of IIS, GlobalSCAPE and others).
+ * {@linkcode parseCommand} reads them as verbs, so a server that does not
+ * implement one answers it like any other verb it does not implement.
+ *
+ * @example
+ * ```ts
+ * DIGIT_VERBS.has("XSHA256"); // true
+ * ```
+ */
+export const DIGIT_VERBS: ReadonlySet<string> = new Set([
+  "XMD5",
+  "XSHA1",
+  "XSHA256",
+  "XSHA512",
+]);
+
+function _isDigitVerb(word: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9]{3,6}$/.test(word) && DIGIT_VERBS.has(word.toUpperCase());
 }
 
 /** Why a line could not be parsed as a command. */
@@ -154,7 +204,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Parses one command line (without its CRLF) into a verb and an argument.
- * The verb is 3 or 4 letters, case-insensitive; the argument is everything
+ * The verb is 3 or 4 letters (or one of {@linkcode DIGIT_VERBS}), case-insensitive; the argument is everything
  * after the first space, kept verbatim so names with spaces work. Text must be
  * UTF-8 (RFC 2640); CR or NUL inside the line is refused.
  *
@@ -180,8 +230,8 @@ export function parseCommand(line: Uint8Array | string): ParsedCommand {
   const space = text.indexOf(" ");
   const word = space < 0 ? text : text.slice(0, space);
   // Checked before upper-casing: "ſtor".toUpperCase() is "STOR".
-  if (!/^[A-Za-z]{3,4}$/.test(word)) return { ok: false, reason: "bad-verb" };
-  const verb = word.toUpperCase();
+  const verb = /^[A-Za-z]{3,4}$/.test(word) || _isDigitVerb(word) ? word.toUpperCase() : undefined;
+  if (verb === undefined) return { ok: false, reason: "bad-verb" };
   const argument = space < 0 ? "" : text.slice(space + 1);
   return { ok: true, command: { verb, argument } };
 }

@@ -128,12 +128,43 @@ export function formatReply(code: number, text: string | readonly string[]): str
   const lines = (typeof text === "string" ? [text] : text).map(sanitizeReplyText);
   if (lines.length <= 1) return `${code} ${lines[0] ?? ""}\r\n`;
   const last = lines.length - 1;
-  let out = `${code}-${lines[0]}\r\n`;
-  for (let i = 1; i < last; i++) {
-    const line = lines[i]!;
+  return `${code}-${lines[0]}\r\n` + formatReplyContinuation(lines.slice(1, last)) +
+    `${code} ${lines[last]}\r\n`;
+}
+
+/**
+ * The first line of a multi-line reply sent in parts (a long listing over
+ * the control connection): `code-text`, CRLF-terminated. Follow it with
+ * {@linkcode formatReplyContinuation} and end with {@linkcode formatReply}.
+ *
+ * @example
+ * ```ts
+ * formatReplyOpening(213, "Status of /:"); // "213-Status of /:\r\n"
+ * ```
+ */
+export function formatReplyOpening(code: number, text: string): string {
+  if (!Number.isInteger(code) || code < 100 || code > 599) {
+    throw new RangeError(`Invalid reply code ${code}`);
+  }
+  return `${code}-${sanitizeReplyText(text)}\r\n`;
+}
+
+/**
+ * Middle lines of a multi-line reply, each indented by one space (unless it
+ * starts with one) so none can be taken for the final line.
+ *
+ * @example
+ * ```ts
+ * formatReplyContinuation(["a", "b"]); // " a\r\n b\r\n"
+ * ```
+ */
+export function formatReplyContinuation(lines: readonly string[]): string {
+  let out = "";
+  for (const text of lines) {
+    const line = sanitizeReplyText(text);
     out += (line.startsWith(" ") ? "" : " ") + line + "\r\n";
   }
-  return out + `${code} ${lines[last]}\r\n`;
+  return out;
 }
 
 /** Thrown by {@linkcode ReplyParser} when a server sends something that is not an FTP reply. */

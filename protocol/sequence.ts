@@ -118,9 +118,12 @@ export class SessionSequence {
         }
         break;
       case "REIN":
-        this.login = "awaiting-user";
-        this.user = undefined;
-        this.restartOffset = 0;
+        // Only a REIN that was carried out (2xx) resets the login; a refused one changes nothing.
+        if (code >= 200 && code < 300) {
+          this.login = "awaiting-user";
+          this.user = undefined;
+          this.restartOffset = 0;
+        }
         break;
       case "RNFR":
         this.renameFrom = code === ReplyCode.PendingFurtherInfo ? String(detail) : undefined;

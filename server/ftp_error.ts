@@ -1,88 +1,62 @@
 /**
- * The one error type that carries an FTP reply, and the mapping from
- * filesystem errors to replies.
+ * The server's reply-carrying error (the protocol's {@linkcode ReplyError},
+ * under the server's historical name `FtpError`) and the one place where
+ * failures become replies: typed storage errors and path errors map to
+ * their reply here, anything else to 451.
  *
  * @module
  */
 
 import { ReplyCode } from "../protocol/reply.ts";
+import { ReplyError } from "../protocol/reply_error.ts";
 import { InvalidPathError } from "../protocol/virtual_path.ts";
-import { NotAFileError } from "./storage/storage.ts";
+import { StorageError, storageErrorFrom, type StorageErrorKind } from "./storage/storage_error.ts";
+
+export {
+  /**
+   * An error a handler throws to answer with a specific reply; the session
+   * turns it into `code text`. The same class as {@linkcode ReplyError}.
+   */
+  ReplyError as FtpError,
+};
+
+/** The reply for each kind of storage error. */
+const _STORAGE_REPLIES: Readonly<Record<StorageErrorKind, readonly [number, string]>> = {
+  "not-found": [ReplyCode.FileUnavailable, "No such file or directory."],
+  "exists": [ReplyCode.FileUnavailable, "File exists."],
+  "not-empty": [ReplyCode.FileUnavailable, "Directory not empty."],
+  "no-space": [ReplyCode.InsufficientStorage, "Insufficient storage space."],
+  "permission": [ReplyCode.FileUnavailable, "Permission denied."],
+  "not-a-file": [ReplyCode.FileUnavailable, "Not a regular file."],
+  "is-a-directory": [ReplyCode.FileUnavailable, "Is a directory."],
+  "not-a-directory": [ReplyCode.FileUnavailable, "Not a directory."],
+  "bad-name": [ReplyCode.BadFileName, "File name not allowed."],
+};
 
 /**
- * An error a handler throws to answer with a specific reply. The session
- * turns it into `code text`; the text must not reveal real paths.
+ * Maps a failure to the reply it answers with: a {@linkcode ReplyError}
+ * as it is, a {@linkcode StorageError} (or an operating-system error, typed
+ * first) by its kind — 550 for missing, existing or forbidden entries, 452
+ * for a full disk, 553 for a bad name — and anything else 451.
+ *
+ * @param error What a handler or the storage threw.
+ * @returns The reply-carrying error.
  *
  * @example
  * ```ts
- * throw new FtpError(ReplyCode.FileUnavailable, "No such file or directory.");
+ * import { NotFoundError } from "./storage/storage_error.ts";
+ * toFtpError(new NotFoundError()).code; // 550
  * ```
  */
-export class FtpError extends Error {
-  /** The reply code to send. */
-  readonly code: number;
-
-  /** Creates the error from a reply code and reply text. */
-  constructor(code: number, text: string, options?: ErrorOptions) {
-    super(text, options);
-    this.name = "FtpError";
-    this.code = code;
-  }
-}
-
-/** The errno-style code of a filesystem error, when Deno gives one. */
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/**
- * Maps an error from the filesystem (or from path checks) to an
- * {@linkcode FtpError}: 550 for missing or forbidden files, 452 for a full
- * disk, 553 for a bad name, 451 for anything else.
- *
- * @example
- * ```ts
- * toFtpError(new Deno.errors.NotFound("x")).code; // 550
- * ```
- */
-export function toFtpError(error: unknown): FtpError {
-  if (error instanceof FtpError) return error;
+export function toFtpError(error: unknown): ReplyError {
+  if (error instanceof ReplyError) return error;
   if (error instanceof InvalidPathError) {
-    return new FtpError(ReplyCode.BadFileName, "File name not allowed.", { cause: error });
+    return new ReplyError(ReplyCode.BadFileName, "File name not allowed.", { cause: error });
   }
-  const code = errorCode(error);
-  if (error instanceof Deno.errors.NotFound || code === "ENOENT") {
-    return new FtpError(ReplyCode.FileUnavailable, "No such file or directory.", { cause: error });
+  const typed = storageErrorFrom(error);
+  if (typed instanceof StorageError) {
+    const [code, text] = _STORAGE_REPLIES[typed.kind];
+    return new ReplyError(code, text, { cause: error });
   }
-  if (
-    error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable ||
-    code === "EACCES" || code === "EPERM"
-  ) {
-    return new FtpError(ReplyCode.FileUnavailable, "Permission denied.", { cause: error });
-  }
-  if (error instanceof Deno.errors.AlreadyExists || code === "EEXIST") {
-    return new FtpError(ReplyCode.FileUnavailable, "File exists.", { cause: error });
-  }
-  if (error instanceof NotAFileError) {
-    return new FtpError(ReplyCode.FileUnavailable, "Not a regular file.", { cause: error });
-  }
-  if (error instanceof Deno.errors.IsADirectory || code === "EISDIR") {
-    return new FtpError(ReplyCode.FileUnavailable, "Is a directory.", { cause: error });
-  }
-  if (error instanceof Deno.errors.NotADirectory || code === "ENOTDIR") {
-    return new FtpError(ReplyCode.FileUnavailable, "Not a directory.", { cause: error });
-  }
-  if (code === "ENOTEMPTY" || /not empty/i.test(String((error as Error)?.message))) {
-    return new FtpError(ReplyCode.FileUnavailable, "Directory not empty.", { cause: error });
-  }
-  if (code === "ENOSPC" || code === "EDQUOT" || /no space left/i.test(String(error))) {
-    return new FtpError(ReplyCode.InsufficientStorage, "Insufficient storage space.", {
-      cause: error,
-    });
-  }
-  if (code === "ENAMETOOLONG" || code === "EINVAL") {
-    return new FtpError(ReplyCode.BadFileName, "File name not allowed.", { cause: error });
-  }
-  return new FtpError(ReplyCode.LocalError, "Local error in processing.", { cause: error });
+  return new ReplyError(ReplyCode.LocalError, "Local error in processing.", { cause: error });
 }

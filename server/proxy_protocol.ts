@@ -10,7 +10,6 @@
 
 import type { Socket } from "node:net";
 import { type Cidr, cidrContains, CidrList, parseCidr } from "../protocol/cidr.ts";
-import { comparableAddress } from "../protocol/address.ts";
 import {
   parseProxyHeader,
   type ProxyEndpoint,
@@ -227,7 +226,7 @@ export function originFrom(peer: ProxyEndpoint, header: ProxyHeader | undefined)
  */
 export async function checkDataPeer(
   peer: string,
-  client: string,
+  isClient: (address: string) => boolean,
   policy: ProxyPolicy | undefined,
   read: () => ExactReader,
 ): Promise<string | undefined> {
@@ -239,13 +238,11 @@ export async function checkDataPeer(
       return (error as Error).message;
     }
     if (header.command !== "proxy" || !header.source) return "PROXY header names no client";
-    return comparableAddress(header.source.address) === comparableAddress(client)
+    return isClient(header.source.address)
       ? undefined
       : `PROXY header names ${header.source.address}, not the session's client`;
   }
-  return comparableAddress(peer) === comparableAddress(client)
-    ? undefined
-    : `${peer} is not the session's client`;
+  return isClient(peer) ? undefined : `${peer} is not the session's client`;
 }
 
 /**

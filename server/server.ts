@@ -8,11 +8,14 @@
 import * as net from "node:net";
 import * as path from "node:path";
 import { Authenticator } from "./auth/authenticator.ts";
+import type { UserStore } from "./auth/user_store.ts";
 import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
-import { ConnectionLimits, LoginThrottle } from "./limits.ts";
+import { ConnectionLimits } from "./limits.ts";
+import { LoginThrottle } from "./auth/login_throttle.ts";
+import { PassivePortPool } from "./data/passive_port_pool.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
@@ -58,6 +61,19 @@ export interface CloseOptions {
 export interface StartOptions {
   /** Where log lines go. */
   logger?: Logger;
+  /**
+   * Where users are looked up; the server closes it when it closes.
+   *
+   * @default {undefined} (the credentials file of the config)
+   */
+  userStore?: UserStore;
+  /**
+   * Opens the storage for a user's home (a virtual path under the served
+   * root); tests pass an in-memory one.
+   *
+   * @default {undefined} (the jailed disk under the config's root)
+   */
+  openStorage?: (home: string) => Promise<Storage>;
   /** The observers of the server's events (see {@linkcode FtpServer.events}); a new set when absent. */
   events?: ServerEvents;
 }
@@ -115,6 +131,9 @@ export class FtpServer {
   readonly events: ServerEvents;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   #closing: Promise<void> | undefined;
+  /** Sessions started so far: each session's number in the log. */
+  #sessionCount = 0;
+  #users: UserStore | undefined;
   #cutGrace: (() => void) | undefined;
 
   private constructor(
@@ -154,11 +173,11 @@ export class FtpServer {
       );
     }
     let authenticator: Authenticator;
+    const anonymous = config.anonymous ? { anonymous: { home: "/" } } : {};
     try {
-      authenticator = await Authenticator.fromFile(
-        config.credentials,
-        config.anonymous ? { anonymous: { home: "/" } } : {},
-      );
+      authenticator = options.userStore
+        ? new Authenticator(options.userStore, anonymous)
+        : await Authenticator.fromFile(config.credentials, anonymous);
     } catch (error) {
       throw new StartupError(
         `Cannot load credentials: ${(error as Error).message}`,
@@ -217,13 +236,16 @@ export class FtpServer {
       authenticator,
       log: logger,
       events,
-      openStorage: (home: string): Promise<Storage> => LocalStorage.open(path.join(root, home)),
+      openStorage: options.openStorage ??
+        ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
+      passivePorts: new PassivePortPool(config.pasvPorts),
       ...(secureContext ? { secureContext } : {}),
       ...(proxy ? { proxy } : {}),
       ...(pasvAddresses ? { pasvAddresses } : {}),
     };
     server.#limits = new ConnectionLimits(config);
+    server.#users = authenticator.store;
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
     const ports: [number, boolean][] = [[config.port, false]];
@@ -334,7 +356,11 @@ export class FtpServer {
       setTimeout(() => socket.destroy(), 1000).unref?.();
       return;
     }
-    const session = new Session(socket, context, { implicitTls, ...(origin ? { origin } : {}) });
+    const session = new Session(socket, context, {
+      implicitTls,
+      id: ++this.#sessionCount,
+      ...(origin ? { origin } : {}),
+    });
     this.#sessions.add(session);
     const running = session.run().finally(() => {
       this.#limits.release(address);
@@ -403,6 +429,7 @@ export class FtpServer {
     );
     await Promise.all([...this.#running]);
     await Promise.all(stopped);
+    await this.#users?.close();
     this.#logger.flush();
   }
 }

@@ -10,7 +10,12 @@
 import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
 import { CommandLineReader, type LineEvent, parseCommand } from "../protocol/command.ts";
-import { formatReply, ReplyCode } from "../protocol/reply.ts";
+import {
+  formatReply,
+  formatReplyContinuation,
+  formatReplyOpening,
+  ReplyCode,
+} from "../protocol/reply.ts";
 import { ReplyExchange, SessionSequence } from "../protocol/sequence.ts";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
 import { MLST_FACTS } from "../protocol/listing.ts";
@@ -18,11 +23,14 @@ import type { Authenticator } from "./auth/authenticator.ts";
 import type { ServerConfig } from "./config.ts";
 import type { DataChannel } from "./data/data_channel.ts";
 import type { PassiveListener } from "./data/passive_listener.ts";
+import type { PassivePortPool } from "./data/passive_port_pool.ts";
+import { ControlPeer } from "./data/control_peer.ts";
+import { comparableAddress } from "../protocol/address.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { ServerEvents } from "./events.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage/storage.ts";
-import type { LoginThrottle } from "./limits.ts";
+import type { LoginThrottle } from "./auth/login_throttle.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 import { startServerTls, TicketBook } from "./tls/tls_context.ts";
 import type { ConnectionOrigin, PasvAddressMap, ProxyPolicy } from "./proxy_protocol.ts";
@@ -38,6 +46,8 @@ export interface ServerContext {
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */
   readonly loginThrottle: LoginThrottle;
+  /** The server's passive ports, for clear and TLS data channels. */
+  readonly passivePorts: PassivePortPool;
   /** The TLS certificate and key, when FTPS is configured. */
   readonly secureContext?: SecureContext;
   /** The PROXY protocol policy, with `--proxy-protocol`. */
@@ -52,6 +62,11 @@ export interface SessionOptions {
   implicitTls?: boolean;
   /** Who the connection is for, when a load balancer's PROXY header said so. */
   origin?: ConnectionOrigin;
+  /**
+   * The number naming the session in the log, given by its server.
+   * @default {0}
+   */
+  id?: number;
 }
 
 /** A running transfer: how to stop it and when it is over. */
@@ -76,15 +91,13 @@ function asciiText(bytes: Uint8Array): string | undefined {
   return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
-let nextSessionId = 1;
-
 /**
  * The state of one control connection and its command loop. Handlers read
  * and change the public fields; only the session writes to the socket.
  */
 export class Session {
-  /** A number naming this session in the log. */
-  readonly id: number = nextSessionId++;
+  /** A number naming this session in the log (counted per server). */
+  readonly id: number;
   /** The shared server context. */
   readonly context: ServerContext;
   /**
@@ -100,6 +113,10 @@ export class Session {
   readonly peerPort: number;
   /** The server address the client connected to. */
   readonly localAddress: string;
+  /** The client as data connections are checked against (see `data/control_peer.ts`). */
+  readonly peer: ControlPeer;
+  /** The server address the client connected to, in compared form, and its family. */
+  readonly local: { readonly comparable: string; readonly family: 4 | 6 };
   /** Login, RNFR and REST sequencing. */
   readonly sequence: SessionSequence = new SessionSequence();
   /** The virtual working directory. */
@@ -144,6 +161,8 @@ export class Session {
   #transfer: RunningTransfer | undefined;
   #transferExchange: ReplyExchange | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True while a command is being handled: the idle clock stands still. */
+  #busy = false;
   #afterReply: (() => void)[] = [];
   /** When the last command came or the last transfer ended ({@linkcode performance.now}). */
   #lastActivity = 0;
@@ -158,6 +177,7 @@ export class Session {
     this.#raw = socket;
     this.#socket = socket;
     this.#implicitTls = options.implicitTls ?? false;
+    this.id = options.id ?? 0;
     this.context = context;
     const origin = options.origin;
     this.peerAddress = origin?.client.address ?? socket.remoteAddress ?? "";
@@ -165,6 +185,9 @@ export class Session {
     this.via = origin?.via?.address;
     this.proxiedTo = origin?.destination?.address;
     this.localAddress = socket.localAddress ?? "";
+    this.peer = new ControlPeer(this.peerAddress);
+    const local = comparableAddress(this.localAddress);
+    this.local = { comparable: local, family: local.includes(":") ? 6 : 4 };
     this.#peer = `${this.peerAddress}:${this.peerPort}`;
     this.#reader = new CommandLineReader({ maxLineLength: context.config.maxLineLength });
     socket.setNoDelay(true);
@@ -244,10 +267,8 @@ export class Session {
    * memory whole. The caller's handler then returns the final line.
    */
   async sendLines(code: number, first: string, batches: AsyncIterable<string[]>): Promise<void> {
-    await this.#write(`${code}-${first}\r\n`);
-    for await (const lines of batches) {
-      await this.#write(lines.map((line) => ` ${line.replace(/[\r\n\0]/g, " ")}\r\n`).join(""));
-    }
+    await this.#write(formatReplyOpening(code, first));
+    for await (const lines of batches) await this.#write(formatReplyContinuation(lines));
   }
 
   /** Starts the session: greets the client, then reads and runs commands until QUIT or close. */
@@ -270,6 +291,11 @@ export class Session {
         const event = await this.#next();
         if (!event) break;
         this.#touch();
+        if (event.kind === "runaway") {
+          this.log("runaway-line", { discarded: event.discarded });
+          await this.shutdown("Command line too long; closing control connection.");
+          break;
+        }
         if (event.kind === "overlong") {
           await this.#reply(
             new ReplyExchange("?"),
@@ -290,7 +316,15 @@ export class Session {
           await this.#reply(new ReplyExchange("?"), code, text);
           continue;
         }
-        await this.#dispatch(parsed.command.verb, parsed.command.argument);
+        // The idle timer does not count time the server spends on its reply (a login
+        // throttle delays a failed PASS by up to 8 s): see #armIdle.
+        this.#busy = true;
+        try {
+          await this.#dispatch(parsed.command.verb, parsed.command.argument);
+        } finally {
+          this.#busy = false;
+          this.#touch();
+        }
       }
     } catch (error) {
       this.log("error", { message: String((error as Error)?.message ?? error) });
@@ -526,7 +560,7 @@ export class Session {
       if (this.#ended) return;
       const left = this.#lastActivity + this.context.config.idleTimeoutMs - performance.now();
       if (left >= 1) return this.#armIdle(Math.ceil(left));
-      if (this.#transfer) return this.#touch();
+      if (this.#transfer || this.#busy) return this.#touch();
       this.log("idle-timeout");
       this.shutdown("Idle timeout; closing control connection.");
     }, ms);

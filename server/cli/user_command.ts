@@ -1,23 +1,22 @@
 /**
- * The logic behind `ferry user add|passwd|remove|list`: edits the credentials
- * file atomically, and reads passwords from stdin or a hidden TTY prompt.
+ * The logic behind `ferry user add|passwd|remove|list`: edits users through
+ * a {@linkcode UserStore} (the credentials file, rewritten atomically), and reads passwords from stdin or a hidden TTY prompt.
  *
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
 import { CommandError, EXIT_FAILURE } from "../../cli/command_error.ts";
 import { HiddenInputCancelledError, readHiddenLine } from "../../cli/hidden_input.ts";
 import {
   checkUserName,
-  formatCredentials,
   hashPassword,
   normalizeHome,
-  parseCredentials,
   parsePermissions,
   PERMISSION_LETTERS,
   type UserRecord,
-} from "../auth/authenticator.ts";
+} from "../auth/mod.ts";
+import { CredentialsFileStore } from "../auth/credentials_store.ts";
+import { UserExistsError, UserNotFoundError, type UserStore } from "../auth/user_store.ts";
 
 /**
  * A failure a `ferry user` command reports to its user: an existing or
@@ -69,12 +68,6 @@ export interface UserCommandOptions {
   cost?: number;
 }
 
-/** The file content split into its leading comment block and its users. */
-interface _CredentialsFile {
-  header: string | undefined;
-  users: UserRecord[];
-}
-
 /** Runs a validation, turning bad input (RangeError, TypeError) into a UserCommandError. */
 function _check<T>(run: () => T): T {
   try {
@@ -91,33 +84,14 @@ function _checkPassword(password: string): void {
   if (password === "") throw new UserCommandError("Password must not be empty");
 }
 
-/** The plain text of the comment lines at the top of a file, or undefined if there are none. */
-function _leadingComment(text: string): string | undefined {
-  const comment: string[] = [];
-  for (const line of text.replace(/\r/g, "").split("\n")) {
-    if (!line.startsWith("#")) break;
-    comment.push(line.replace(/^# ?/, ""));
-  }
-  return comment.length === 0 ? undefined : comment.join("\n");
-}
-
-async function _read(path: string, missingOk: boolean): Promise<_CredentialsFile | null> {
-  let text: string;
+/** Opens the credentials file as a store, turning its failures into UserCommandErrors. */
+async function _open(path: string, missingOk: boolean): Promise<UserStore> {
   try {
-    text = await Deno.readTextFile(path);
+    return await CredentialsFileStore.open(path, { missingOk });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      if (missingOk) return null;
-      throw new UserCommandError(
-        `Credentials file "${path}" not found; create it with \`ferry user add\``,
-        { cause: error },
-      );
+      throw new UserCommandError(error.message, { cause: error });
     }
-    throw error;
-  }
-  try {
-    return { header: _leadingComment(text), users: parseCredentials(text) };
-  } catch (error) {
     if (error instanceof SyntaxError) {
       throw new UserCommandError(`${path}: ${error.message}`, { cause: error });
     }
@@ -125,45 +99,20 @@ async function _read(path: string, missingOk: boolean): Promise<_CredentialsFile
   }
 }
 
-/**
- * Replaces the file atomically: writes `FILE.tmp-<random>` in the same
- * directory, flushes it, then renames it over the file. A new file gets mode
- * 0600; an existing one keeps its mode. A symlink is followed, not replaced.
- */
-async function _write(path: string, file: _CredentialsFile | null, users: UserRecord[]) {
-  // A new file gets the default header; an existing one keeps its own (or none).
-  const text = file === null
-    ? formatCredentials(users)
-    : formatCredentials(users, file.header ?? "");
-  let target = path;
-  let mode = 0o600;
+/** Runs a change on the store and closes it, turning a missing user into a UserCommandError. */
+async function _change(store: UserStore, change: () => Promise<void>): Promise<void> {
   try {
-    target = await Deno.realPath(path);
-    mode = (await Deno.stat(target)).mode ?? 0o600;
+    await change();
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const suffix = Array.from(
-    crypto.getRandomValues(new Uint8Array(6)),
-    (byte) => byte.toString(16).padStart(2, "0"),
-  ).join("");
-  const temporary = join(dirname(target), `${basename(target)}.tmp-${suffix}`);
-  try {
-    const handle = await Deno.open(temporary, { write: true, createNew: true, mode: 0o600 });
-    try {
-      if (Deno.build.os !== "windows") await Deno.chmod(temporary, mode & 0o7777);
-      const bytes = new TextEncoder().encode(text);
-      for (let written = 0; written < bytes.length;) {
-        written += await handle.write(bytes.subarray(written));
-      }
-      await handle.syncData();
-    } finally {
-      handle.close();
+    if (error instanceof UserNotFoundError) {
+      throw new UserCommandError(error.message, { cause: error });
     }
-    await Deno.rename(temporary, target);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
+    if (error instanceof UserExistsError) {
+      throw new UserCommandError(`${error.message}; use \`ferry user passwd\``, { cause: error });
+    }
     throw error;
+  } finally {
+    await store.close();
   }
 }
 
@@ -193,14 +142,14 @@ export async function addUser(
   _check(() => checkUserName(name));
   const home = _check(() => normalizeHome(options.home ?? "/"));
   const permissions = _check(() => parsePermissions(options.perms ?? PERMISSION_LETTERS));
-  const file = await _read(options.credentials, true);
-  const users = file?.users ?? [];
-  if (users.some((user) => user.name === name)) {
+  const store = await _open(options.credentials, true);
+  if (await store.lookup(name) !== undefined) {
+    await store.close();
     throw new UserCommandError(`User "${name}" already exists; use \`ferry user passwd\``);
   }
   const passwordHash = await _hash(password, options);
   const user: UserRecord = { name, passwordHash, home, permissions };
-  await _write(options.credentials, file, [...users, user]);
+  await _change(store, () => store.add(user));
   return user;
 }
 
@@ -232,14 +181,14 @@ export async function changePassword(
   options: UserCommandOptions,
 ): Promise<void> {
   _checkPassword(password);
-  const file = await _read(options.credentials, false);
-  const users = file?.users ?? [];
-  const index = users.findIndex((user) => user.name === name);
-  const user = users[index];
-  if (user === undefined) throw new UserCommandError(`User "${name}" does not exist`);
+  const store = await _open(options.credentials, false);
+  const user = await store.lookup(name);
+  if (user === undefined) {
+    await store.close();
+    throw new UserCommandError(`User "${name}" does not exist`);
+  }
   const passwordHash = await _hash(password, options);
-  users[index] = { ...user, passwordHash };
-  await _write(options.credentials, file, users);
+  await _change(store, () => store.update({ ...user, passwordHash }));
 }
 
 /**
@@ -255,13 +204,8 @@ export async function changePassword(
  * ```
  */
 export async function removeUser(name: string, options: UserCommandOptions): Promise<void> {
-  const file = await _read(options.credentials, false);
-  const users = file?.users ?? [];
-  const remaining = users.filter((user) => user.name !== name);
-  if (remaining.length === users.length) {
-    throw new UserCommandError(`User "${name}" does not exist`);
-  }
-  await _write(options.credentials, file, remaining);
+  const store = await _open(options.credentials, false);
+  await _change(store, () => store.remove(name));
 }
 
 /**
@@ -279,7 +223,12 @@ export async function removeUser(name: string, options: UserCommandOptions): Pro
  * ```
  */
 export async function listUsers(options: UserCommandOptions): Promise<UserRecord[]> {
-  return (await _read(options.credentials, false))?.users ?? [];
+  const store = await _open(options.credentials, false);
+  try {
+    return await store.list();
+  } finally {
+    await store.close();
+  }
 }
 
 /** Options of {@linkcode readPassword}. */

@@ -13,100 +13,29 @@
  * @module
  */
 
-import { comparableAddress } from "../../protocol/address.ts";
+import type { ControlPeer } from "./control_peer.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
 import { checkDataPeer, connReader, type ProxyPolicy } from "../proxy_protocol.ts";
+import { IDLE_RELEASE_MS, type PassivePortPool } from "./passive_port_pool.ts";
 
 /** Options for {@linkcode PassiveListener.open}. */
 export interface PassiveOptions {
   /** The local address to listen on (the control connection's local address). */
   hostname: string;
-  /** The only address a data connection is accepted from (the control peer). */
-  peerAddress: string;
-  /** Ports to choose from, inclusive; any free port when absent. */
-  portRange?: readonly [number, number];
+  /** The only peer a data connection is accepted from (the control connection's). */
+  peer: ControlPeer;
+  /** The server's passive ports. */
+  pool: PassivePortPool;
   /**
    * With `--proxy-protocol`: a connection from a trusted balancer must start with a
-   * PROXY header naming `peerAddress`.
+   * PROXY header naming the peer.
    */
   proxy?: ProxyPolicy;
   /** Told about each connection refused (not the peer, or no transfer armed). */
   onRefused?: (from: string, reason: string) => void;
 }
 
-/** How long a listener may sit unused before its port is given back. */
-export const IDLE_RELEASE_MS = 2_000;
-
-/**
- * Passive ports found in use (a connection of another program, often a
- * client's own ephemeral port, lingering in TIME_WAIT) and until when to try
- * others first: a failed listen costs several system calls and an error.
- */
-const busyUntil = new Map<number, number>();
-/** Passive ports this process listens on (until each listener is released): never tried. */
-const held = new Set<number>();
-/** How long a busy port is tried last (TIME_WAIT lasts 60 s on Linux). */
-const BUSY_MS = 30_000;
-const BUSY_MAX = 65_536;
-
-function markBusy(port: number, now: number): void {
-  if (busyUntil.size >= BUSY_MAX) busyUntil.clear();
-  busyUntil.set(port, now + BUSY_MS);
-}
-
-/** Listeners with no transfer armed, and when each became idle. */
-const idle = new Map<PassiveListener, number>();
-let sweeper: ReturnType<typeof setInterval> | undefined;
-
-function startSweeper(): void {
-  if (sweeper !== undefined) return;
-  const interval = setInterval(() => {
-    const now = performance.now();
-    for (const [listener, since] of idle) {
-      if (now - since >= IDLE_RELEASE_MS) listener.close();
-    }
-    if (idle.size === 0) {
-      clearInterval(interval);
-      sweeper = undefined;
-    }
-  }, IDLE_RELEASE_MS / 2);
-  Deno.unrefTimer(interval); // never keeps the process alive
-  sweeper = interval;
-}
-
-/** Closes every idle listener and waits until their ports are free. */
-async function releaseIdle(): Promise<boolean> {
-  const listeners = [...idle.keys()];
-  for (const listener of listeners) listener.close();
-  await Promise.all(listeners.map((listener) => listener.released));
-  return listeners.length > 0;
-}
-
-function bind(hostname: string, portRange: readonly [number, number] | undefined) {
-  if (!portRange) return Deno.listen({ hostname, port: 0 });
-  const [low, high] = portRange;
-  const span = high - low + 1;
-  const start = Math.floor(Math.random() * span);
-  const now = performance.now();
-  // First the ports not found busy lately, then (if all of those are taken) the others.
-  for (const pass of [0, 1]) {
-    for (let i = 0; i < span; i++) {
-      const port = low + ((start + i) % span);
-      if (held.has(port)) continue; // one of ours: listening, or not yet released
-      const busy = (busyUntil.get(port) ?? 0) > now;
-      if (busy !== (pass === 1)) continue;
-      try {
-        const listener = Deno.listen({ hostname, port });
-        if (busy) busyUntil.delete(port);
-        return listener;
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-        markBusy(port, now);
-      }
-    }
-  }
-  return undefined;
-}
+export { IDLE_RELEASE_MS };
 
 /** The transfer a listener is armed for: where its connection goes. */
 interface Armed {
@@ -123,9 +52,8 @@ interface Armed {
 export class PassiveListener {
   readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   readonly #hostname: string;
-  readonly #rawPeer: string;
-  /** The peer as the control socket gave it: the same string is the same address. */
-  readonly #peer: string;
+  readonly #peer: ControlPeer;
+  readonly #pool: PassivePortPool;
   readonly #proxy: ProxyPolicy | undefined;
   readonly #onRefused: ((from: string, reason: string) => void) | undefined;
   #armed: Armed | undefined;
@@ -144,13 +72,12 @@ export class PassiveListener {
   ) {
     this.#listener = listener;
     this.#hostname = options.hostname;
-    this.#rawPeer = options.peerAddress;
-    this.#peer = comparableAddress(options.peerAddress);
+    this.#peer = options.peer;
+    this.#pool = options.pool;
     this.#proxy = options.proxy;
     this.#onRefused = options.onRefused;
-    const port = listener.addr.port;
-    held.add(port);
-    this.released = this.#acceptLoop().finally(() => held.delete(port));
+    this.released = this.#acceptLoop();
+    this.#pool.hold(listener.addr.port, this.released);
   }
 
   /**
@@ -158,8 +85,10 @@ export class PassiveListener {
    * 425 if the range has none, even after idle listeners gave theirs back.
    */
   static async open(options: PassiveOptions): Promise<PassiveListener> {
-    let listener = bind(options.hostname, options.portRange);
-    if (!listener && await releaseIdle()) listener = bind(options.hostname, options.portRange);
+    const { hostname, pool } = options;
+    const bind = (port: number) => Deno.listen({ hostname, port });
+    let listener = pool.listenSync(bind);
+    if (!listener && await pool.releaseIdle()) listener = pool.listenSync(bind);
     if (!listener) throw cannotOpen("no free passive port");
     return new PassiveListener(listener, options);
   }
@@ -181,7 +110,7 @@ export class PassiveListener {
    */
   arm(timeoutMs: number): PassiveChannel {
     if (!this.usableFor(this.#hostname)) throw cannotOpen("closed");
-    idle.delete(this);
+    this.#pool.markBusy(this);
     const { promise, resolve, reject } = Promise.withResolvers<Deno.Conn>();
     const channel = new PassiveChannel(this, this.port, promise);
     const timer = setTimeout(() => {
@@ -201,7 +130,7 @@ export class PassiveListener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    idle.delete(this);
+    this.#pool.markBusy(this);
     this.#disarm(cannotOpen("closed"));
     try {
       this.#listener.close();
@@ -216,10 +145,7 @@ export class PassiveListener {
     this.#armed = undefined;
     clearTimeout(armed.timer);
     if (error) armed.reject(error);
-    if (!this.#closed) {
-      idle.set(this, performance.now());
-      startSweeper();
-    }
+    if (!this.#closed) this.#pool.markIdle(this);
   }
 
   async #acceptLoop(): Promise<void> {
@@ -237,7 +163,7 @@ export class PassiveListener {
         this.#acceptProxied(conn, from, armed, this.#proxy);
         continue;
       }
-      if (!armed || (from !== this.#rawPeer && comparableAddress(from) !== this.#peer)) {
+      if (!armed || !this.#peer.matches(from)) {
         conn.close(); // not the control connection's peer, or no transfer is waiting
         this.#onRefused?.(from, armed ? "not the session's client" : "no transfer waiting");
         continue;
@@ -254,7 +180,13 @@ export class PassiveListener {
     armed: Armed,
     proxy: ProxyPolicy,
   ): Promise<void> {
-    const refusal = await checkDataPeer(from, this.#rawPeer, proxy, () => connReader(conn));
+    const peer = this.#peer;
+    const refusal = await checkDataPeer(
+      from,
+      (address) => peer.matches(address),
+      proxy,
+      () => connReader(conn),
+    );
     if (refusal !== undefined || this.#armed !== armed) {
       conn.close();
       this.#onRefused?.(from, refusal ?? "no transfer waiting");

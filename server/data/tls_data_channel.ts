@@ -22,12 +22,13 @@ import * as net from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
 import { ReplyCode } from "../../protocol/reply.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
-import { comparableAddress } from "../../protocol/address.ts";
+import type { ControlPeer } from "./control_peer.ts";
+import { checkDataPeer, type ProxyPolicy, SocketReader } from "../proxy_protocol.ts";
+import type { PassivePortPool } from "./passive_port_pool.ts";
 import { TlsDataStream } from "../../transport/data_stream.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { HandshakeObserver } from "../tls/tls_handshake.ts";
 import { handshake, startServerTls } from "../tls/tls_context.ts";
-import { checkDataPeer, type ProxyPolicy, SocketReader } from "../proxy_protocol.ts";
 
 /** What a TLS data channel needs besides its address. */
 export interface TlsDataOptions {
@@ -67,11 +68,11 @@ async function secure(socket: net.Socket, options: TlsDataOptions): Promise<TlsD
 export interface TlsPassiveOptions extends TlsDataOptions {
   /** The local address to listen on. */
   hostname: string;
-  /** The only address a data connection is accepted from. */
-  peerAddress: string;
-  /** Ports to choose from, inclusive; any free port when absent. */
-  portRange?: readonly [number, number];
-  /** With `--proxy-protocol`: trusted balancers send a PROXY header naming `peerAddress`. */
+  /** The only peer a data connection is accepted from (the control connection's). */
+  peer: ControlPeer;
+  /** The server's passive ports (shared with clear passive listeners). */
+  pool: PassivePortPool;
+  /** With `--proxy-protocol`: trusted balancers send a PROXY header naming the peer. */
   proxy?: ProxyPolicy;
   /** Told about each connection refused. */
   onRefused?: (from: string, reason: string) => void;
@@ -92,7 +93,7 @@ function listenOn(hostname: string, port: number): Promise<net.Server> {
 export class TlsPassiveChannel implements DataChannel {
   readonly #server: net.Server;
   readonly #ready: Promise<TlsDataStream>;
-  readonly #peer: string;
+  readonly #peer: ControlPeer;
   #stream: TlsDataStream | undefined;
   #socket: net.Socket | undefined;
   #closed = false;
@@ -100,27 +101,24 @@ export class TlsPassiveChannel implements DataChannel {
 
   private constructor(server: net.Server, options: TlsPassiveOptions) {
     this.#server = server;
-    this.#peer = comparableAddress(options.peerAddress);
+    this.#peer = options.peer;
     this.#ready = this.#accept(options);
     this.#ready.catch(() => {}); // observed by open(); never unhandled
   }
 
-  /** Starts listening; rejects with 425 if no port in the range is free. */
+  /**
+   * Starts listening on a port of the server's pool; rejects with 425 if the
+   * range has none, even after idle clear listeners gave theirs back.
+   */
   static async listen(options: TlsPassiveOptions): Promise<TlsPassiveChannel> {
-    const range = options.portRange;
-    if (!range) return new TlsPassiveChannel(await listenOn(options.hostname, 0), options);
-    const [low, high] = range;
-    const span = high - low + 1;
-    const start = Math.floor(Math.random() * span);
-    for (let i = 0; i < span; i++) {
-      const port = low + ((start + i) % span);
-      try {
-        return new TlsPassiveChannel(await listenOn(options.hostname, port), options);
-      } catch (error) {
-        if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
-      }
-    }
-    throw cannotOpen("no free passive port");
+    const { hostname, pool } = options;
+    const open = (port: number) => listenOn(hostname, port);
+    const server = await pool.listen(open) ??
+      (await pool.releaseIdle() ? await pool.listen(open) : undefined);
+    if (!server) throw cannotOpen("no free passive port");
+    const port = (server.address() as net.AddressInfo).port;
+    pool.hold(port, new Promise<void>((resolve) => server.once("close", () => resolve())));
+    return new TlsPassiveChannel(server, options);
   }
 
   /** The port the client must connect to. */
@@ -141,11 +139,13 @@ export class TlsPassiveChannel implements DataChannel {
       this.#server.on("connection", async (socket: net.Socket) => {
         socket.on("error", () => {});
         const from = socket.remoteAddress ?? "";
+        const peer = this.#peer;
         if (!this.#socket && options.proxy?.expectsHeader(from)) {
+          // A balancer's connection: its PROXY header must name the control connection's peer.
           const reader = new SocketReader(socket);
           const refusal = await checkDataPeer(
             from,
-            options.peerAddress,
+            (address) => peer.matches(address),
             options.proxy,
             () => reader.read,
           );
@@ -155,7 +155,7 @@ export class TlsPassiveChannel implements DataChannel {
             options.onRefused?.(from, refusal ?? "no transfer waiting");
             return;
           }
-        } else if (this.#socket || comparableAddress(from) !== this.#peer) {
+        } else if (this.#socket || !peer.matches(from)) {
           socket.destroy(); // not the control connection's peer
           options.onRefused?.(
             from,

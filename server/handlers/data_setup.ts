@@ -6,7 +6,6 @@
  * @module
  */
 
-import { isIPv6 } from "node:net";
 import {
   formatEpsvReplyText,
   formatPasvReplyText,
@@ -53,23 +52,12 @@ function tlsData(session: Session): TlsDataOptions | undefined {
   };
 }
 
-/** The last local address looked at, in compared form, and its family: EPSV asks per file. */
-let local = { raw: "", comparable: "", family: 4 as 4 | 6 };
-
-function localAddress(session: Session): { comparable: string; family: 4 | 6 } {
-  if (session.localAddress !== local.raw) {
-    const comparable = comparableAddress(session.localAddress);
-    local = { raw: session.localAddress, comparable, family: isIPv6(comparable) ? 6 : 4 };
-  }
-  return local;
-}
-
 function comparableLocal(session: Session): string {
-  return localAddress(session).comparable;
+  return session.local.comparable;
 }
 
 function controlFamily(session: Session): 4 | 6 {
-  return localAddress(session).family;
+  return session.local.family;
 }
 
 function refuseAfterEpsvAll(session: Session, verb: string): void {
@@ -84,9 +72,9 @@ const UNSPECIFIED = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
 function useActive(session: Session, requested: HostPort, verb: string): HandlerReply {
   // An unspecified address can only mean the control connection's peer: connecting there is safe.
   const target = UNSPECIFIED.has(requested.host)
-    ? { ...requested, host: comparableAddress(session.peerAddress) }
+    ? { ...requested, host: session.peer.comparable }
     : requested;
-  if (comparableAddress(target.host) !== comparableAddress(session.peerAddress)) {
+  if (!session.peer.matches(target.host)) {
     session.log("bounce-refused", { verb, target: target.host });
     throw new FtpError(
       ReplyCode.ArgumentSyntaxError,
@@ -158,8 +146,8 @@ async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChan
   const proxy = session.context.proxy;
   const options = {
     hostname,
-    peerAddress: session.peerAddress,
-    ...(config.pasvPorts ? { portRange: config.pasvPorts } : {}),
+    peer: session.peer,
+    pool: session.context.passivePorts,
     ...(proxy ? { proxy } : {}),
     onRefused: (from: string, reason: string) => session.log("data-refused", { from, reason }),
   };

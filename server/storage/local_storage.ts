@@ -13,7 +13,13 @@ import { resolveVirtualPath } from "../../protocol/virtual_path.ts";
 import { takeTurn, turnDue } from "../data/fair_share.ts";
 import type { EntryType } from "../../protocol/listing.ts";
 import {
+  IsADirectoryError,
+  NotADirectoryError,
   NotAFileError,
+  storageErrorFrom,
+  StoragePermissionError,
+} from "./storage_error.ts";
+import {
   type OpenWriteOptions,
   type ReadableFile,
   type Storage,
@@ -32,21 +38,30 @@ const LIST_BATCH = 256;
 export const ASYNC_DIRECTORY_BYTES = 256 * 1024;
 
 /** Thrown when a path would leave the jail; maps to 550 "Permission denied". */
-function outsideJail(): Deno.errors.PermissionDenied {
-  return new Deno.errors.PermissionDenied("Path leads outside the served directory");
+function outsideJail(): StoragePermissionError {
+  return new StoragePermissionError("Path leads outside the served directory");
 }
 
 /**
- * Runs a synchronous filesystem step as a promise. Metadata calls (stat,
- * realpath, open) are several times faster synchronously in Deno than as
- * async ops, and take microseconds on a local disk; reads and writes of
- * file data stay asynchronous.
+ * Runs a synchronous filesystem step as a promise, its failure as a typed
+ * storage error. Metadata calls (stat, realpath, open) are several times
+ * faster synchronously in Deno than as async ops, and take microseconds on
+ * a local disk; reads and writes of file data stay asynchronous.
  */
 function settle<T>(step: () => T): Promise<T> {
   try {
     return Promise.resolve(step());
   } catch (error) {
-    return Promise.reject(error);
+    return Promise.reject(storageErrorFrom(error));
+  }
+}
+
+/** Runs an asynchronous filesystem step, its failure as a typed storage error. */
+async function settleAsync(step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    throw storageErrorFrom(error);
   }
 }
 
@@ -163,11 +178,15 @@ class LocalFile implements ReadableFile {
 
   async write(data: Uint8Array): Promise<void> {
     let written = 0;
-    if (this.#written + data.length <= SYNC_BYTES) {
-      while (written < data.length) written += this.#file.writeSync(data.subarray(written));
-    }
-    while (written < data.length) {
-      written += await this.#file.write(data.subarray(written));
+    try {
+      if (this.#written + data.length <= SYNC_BYTES) {
+        while (written < data.length) written += this.#file.writeSync(data.subarray(written));
+      }
+      while (written < data.length) {
+        written += await this.#file.write(data.subarray(written));
+      }
+    } catch (error) {
+      throw storageErrorFrom(error);
     }
     this.#written += written;
   }
@@ -229,7 +248,7 @@ export class LocalStorage implements Storage {
    */
   #entry(path: string): string {
     const virtual = resolveVirtualPath("/", path);
-    if (virtual === "/") throw new Deno.errors.PermissionDenied("Cannot change the root");
+    if (virtual === "/") throw new StoragePermissionError("Cannot change the root");
     const parent = this.#existing(posix.dirname(virtual));
     return `${parent === "/" ? "" : parent}/${posix.basename(virtual)}`;
   }
@@ -279,9 +298,15 @@ export class LocalStorage implements Storage {
    * memory as lines nor holds up other sessions for long.
    */
   async *list(path: string): AsyncIterable<StorageEntry[]> {
-    const directory = this.#existing(path);
-    const info = Deno.statSync(directory);
-    if (!info.isDirectory) throw new Deno.errors.NotADirectory("Not a directory");
+    let directory: string;
+    let info: Deno.FileInfo;
+    try {
+      directory = this.#existing(path);
+      info = Deno.statSync(directory);
+    } catch (error) {
+      throw storageErrorFrom(error);
+    }
+    if (!info.isDirectory) throw new NotADirectoryError();
     let batch: StorageEntry[] = [];
     /** Adds an entry; returns the batch once it is full. */
     const add = (name: string): StorageEntry[] | undefined => {
@@ -377,7 +402,7 @@ export class LocalStorage implements Storage {
     });
     try {
       const info = file.statSync();
-      if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
+      if (info.isDirectory) throw new IsADirectoryError();
       if (offset > 0) {
         file.truncateSync(offset);
         file.seekSync(offset, Deno.SeekMode.Start);
@@ -389,37 +414,45 @@ export class LocalStorage implements Storage {
     return new LocalFile(file);
   }
 
-  async mkdir(path: string): Promise<void> {
-    await Deno.mkdir(this.#entry(path));
+  mkdir(path: string): Promise<void> {
+    return settleAsync(() => Deno.mkdir(this.#entry(path)));
   }
 
-  async rmdir(path: string): Promise<void> {
-    const real = this.#entry(path);
-    const info = Deno.lstatSync(real);
-    if (!info.isDirectory) throw new Deno.errors.NotADirectory("Not a directory");
-    await Deno.remove(real);
+  rmdir(path: string): Promise<void> {
+    return settleAsync(() => {
+      const real = this.#entry(path);
+      const info = Deno.lstatSync(real);
+      if (!info.isDirectory) throw new NotADirectoryError();
+      return Deno.remove(real);
+    });
   }
 
-  async remove(path: string): Promise<void> {
-    const real = this.#entry(path);
-    const info = Deno.lstatSync(real);
-    if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
-    await Deno.remove(real);
+  remove(path: string): Promise<void> {
+    return settleAsync(() => {
+      const real = this.#entry(path);
+      const info = Deno.lstatSync(real);
+      if (info.isDirectory) throw new IsADirectoryError();
+      return Deno.remove(real);
+    });
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    const source = this.#entry(from);
-    Deno.lstatSync(source);
-    await Deno.rename(source, this.#entry(to));
+  rename(from: string, to: string): Promise<void> {
+    return settleAsync(() => {
+      const source = this.#entry(from);
+      Deno.lstatSync(source);
+      return Deno.rename(source, this.#entry(to));
+    });
   }
 
-  async setModified(path: string, time: Date): Promise<void> {
-    const real = this.#existing(path);
-    const info = Deno.statSync(real);
-    await Deno.utime(real, info.atime ?? time, time);
+  setModified(path: string, time: Date): Promise<void> {
+    return settleAsync(() => {
+      const real = this.#existing(path);
+      const info = Deno.statSync(real);
+      return Deno.utime(real, info.atime ?? time, time);
+    });
   }
 
-  async chmod(path: string, mode: number): Promise<void> {
-    await Deno.chmod(this.#existing(path), mode & 0o7777);
+  chmod(path: string, mode: number): Promise<void> {
+    return settleAsync(() => Deno.chmod(this.#existing(path), mode & 0o7777));
   }
 }

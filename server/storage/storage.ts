@@ -1,7 +1,9 @@
 /**
  * What the server needs from a filesystem, in virtual paths. The session
- * only ever talks to this interface; {@linkcode LocalStorage} is the jailed
- * disk implementation.
+ * only ever talks to this interface; `LocalStorage` is the jailed disk
+ * implementation, `MemoryStorage` an in-memory one for tests. Every method
+ * fails with a typed {@linkcode StorageError} (see `storage_error.ts`) for
+ * what a client can be told; anything else becomes 451.
  *
  * @module
  */
@@ -40,15 +42,6 @@ export interface ReadableFile extends StorageFile {
   readonly size: number;
 }
 
-/** Reading was asked of something that is not a regular file (a directory, a FIFO, a device). */
-export class NotAFileError extends Error {
-  /** Creates the error. */
-  constructor(message = "Not a regular file") {
-    super(message);
-    this.name = "NotAFileError";
-  }
-}
-
 /** A filesystem seen through virtual paths ("/" is the user's home). */
 export interface Storage {
   /** Facts about the entry at `path`, following symlinks that stay inside. */
@@ -64,7 +57,7 @@ export interface Storage {
   list(path: string): AsyncIterable<StorageEntry[]>;
   /**
    * Opens a regular file for reading at `offset` (following symlinks that
-   * stay inside); anything else rejects with {@linkcode NotAFileError}
+   * stay inside); anything else rejects with `NotAFileError`
    * before it is opened (opening a FIFO would block).
    */
   openRead(path: string, offset?: number): Promise<ReadableFile>;

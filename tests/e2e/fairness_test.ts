@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatCredentials, hashPassword } from "../../server/auth/authenticator.ts";
+import { formatCredentials, hashPassword } from "../../server/auth/mod.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { readReadyLine, startServe } from "./cli_helpers.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatCredentials, hashPassword } from "../../server/auth/authenticator.ts";
+import { formatCredentials, hashPassword } from "../../server/auth/mod.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 

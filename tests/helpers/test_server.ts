@@ -5,14 +5,11 @@
  * @module
  */
 
-import {
-  formatCredentials,
-  hashPassword,
-  type UserRecord,
-} from "../../server/auth/authenticator.ts";
+import { formatCredentials, hashPassword, type UserRecord } from "../../server/auth/mod.ts";
 import { DEFAULT_CONFIG, type ServerConfig } from "../../server/config.ts";
 import { Logger } from "../../server/log.ts";
 import { FtpServer } from "../../server/server.ts";
+import type { Storage } from "../../server/storage/storage.ts";
 
 /** A test user: name, password, home and permissions. */
 export interface TestUser {
@@ -46,6 +43,8 @@ export interface TestServer {
 export interface TestServerOptions {
   users?: TestUser[];
   config?: Partial<ServerConfig>;
+  /** Every user's storage (for example a `MemoryStorage`) instead of the disk under `root`. */
+  storage?: Storage;
 }
 
 /** Starts a server on 127.0.0.1 (and ::1 if asked) with a temporary root. */
@@ -74,7 +73,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       credentials,
       ...options.config,
     },
-    { logger: new Logger((line) => logs.push(line)) },
+    {
+      logger: new Logger((line) => logs.push(line)),
+      ...(options.storage ? { openStorage: () => Promise.resolve(options.storage!) } : {}),
+    },
   );
   return {
     server,

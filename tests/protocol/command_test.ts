@@ -151,13 +151,16 @@ Deno.test("CommandLineReader refuses a line one byte over the cap", () => {
 Deno.test("CommandLineReader never buffers more than the cap", () => {
   const reader = new CommandLineReader({ maxLineLength: 16 });
   const chunk = bytes("ABCDEFG\r");
+  const events = [];
   for (let i = 0; i < 1000; i++) {
     for (const byte of chunk) {
-      reader.push(Uint8Array.of(byte));
+      events.push(...reader.push(Uint8Array.of(byte)));
       assert.ok(reader.buffered <= 16, `buffered ${reader.buffered}`);
     }
   }
-  assert.deepEqual(show(reader.push(bytes("\nSTAT\r\n"))), ["<overlong>", "STAT"]);
+  // Reported once, as soon as the line passed the cap (the 17th byte), not at its LF.
+  assert.deepEqual(show(events), ["<overlong>"]);
+  assert.deepEqual(show(reader.push(bytes("\nSTAT\r\n"))), ["STAT"]);
   assert.equal(reader.buffered, 0);
 });
 
@@ -290,5 +293,37 @@ Deno.test("formatCommand() output parses back to the same command", () => {
     const [event] = reader.push(encoder.encode(wire));
     assert.ok(event?.kind === "line");
     assert.deepEqual(parseCommand(event.bytes), { ok: true, command: { verb, argument } });
+  }
+});
+
+Deno.test("CommandLineReader reports an overlong line when it passes the cap, before its LF", () => {
+  const reader = new CommandLineReader({ maxLineLength: 10 });
+  assert.deepEqual(show(reader.push(bytes("0123456789"))), []);
+  assert.deepEqual(show(reader.push(bytes("AB"))), ["<overlong>"]);
+  assert.deepEqual(show(reader.push(bytes("more and more"))), []);
+  assert.deepEqual(show(reader.push(bytes("\r\nNOOP\r\n"))), ["NOOP"]);
+});
+
+Deno.test("CommandLineReader reports a runaway line once past the discard bound, Telnet bytes included", () => {
+  const reader = new CommandLineReader({ maxLineLength: 4, maxDiscard: 20 });
+  const kinds = (events: LineEvent[]) => events.map((event) => event.kind);
+  assert.deepEqual(kinds(reader.push(bytes("ABCDE"))), ["overlong"]);
+  assert.deepEqual(kinds(reader.push(bytes("x".repeat(19)))), []);
+  // IAC NOP pairs never reach the line, but they count as discarded bytes.
+  assert.deepEqual(kinds(reader.push(bytes(IAC, 241, IAC, 241))), ["runaway"]);
+  assert.deepEqual(kinds(reader.push(bytes("y".repeat(100)))), []);
+  assert.deepEqual(show(reader.push(bytes("\nNOOP\n"))), ["NOOP"]);
+  // The bound is per line: the next overlong line starts counting afresh.
+  assert.deepEqual(kinds(reader.push(bytes("ABCDE" + "z".repeat(19) + "\n"))), ["overlong"]);
+});
+
+Deno.test("parseCommand reads the digit-bearing checksum verbs as verbs, and nothing else with digits", () => {
+  for (const line of ["XMD5 file", "xsha1 file", "XSHA256 a b", "XSHA512"]) {
+    const parsed = parseCommand(line);
+    assert.ok(parsed.ok, line);
+    assert.equal(parsed.command.verb, line.split(" ")[0]!.toUpperCase());
+  }
+  for (const line of ["XSHA2 x", "XMD55 x", "X5 x", "XSHA256X", "ＸMD5 x"]) {
+    assert.deepEqual(parseCommand(line), { ok: false, reason: "bad-verb" }, line);
   }
 });

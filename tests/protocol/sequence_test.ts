@@ -236,3 +236,18 @@ Deno.test("mayBePreliminary() allows the greeting, REIN and transfer verbs only"
   for (const verb of TRANSFER_VERBS) assert.ok(mayBePreliminary(verb), verb);
   for (const verb of ["NOOP", "PASV", "REST", "DELE"]) assert.ok(!mayBePreliminary(verb), verb);
 });
+
+Deno.test("SessionSequence resets the login only for a REIN that was carried out", () => {
+  const seq = new SessionSequence();
+  seq.complete("USER", ReplyCode.NeedPassword, "alice");
+  seq.complete("PASS", ReplyCode.LoggedIn);
+  seq.complete("REST", ReplyCode.PendingFurtherInfo, 10);
+  seq.complete("REIN", ReplyCode.NotImplemented);
+  assert.equal(seq.login, "logged-in");
+  assert.equal(seq.user, "alice");
+  assert.equal(seq.restartOffset, 10);
+  seq.complete("REIN", ReplyCode.ServiceReady);
+  assert.equal(seq.login, "awaiting-user");
+  assert.equal(seq.user, undefined);
+  assert.equal(seq.restartOffset, 0);
+});

@@ -13,7 +13,7 @@ import {
   READ_ONLY_PERMISSIONS,
   type UserRecord,
   verifyPassword,
-} from "../../server/auth/authenticator.ts";
+} from "../../server/auth/mod.ts";
 
 /** A low scrypt cost keeps the tests fast; verification reads N from the hash. */
 const COST = 1024;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCredentials, verifyPassword } from "../../server/auth/authenticator.ts";
+import { parseCredentials, verifyPassword } from "../../server/auth/mod.ts";
 import {
   addUser,
   changePassword,
