@@ -82,6 +82,19 @@ async function buildProgram(): Promise<Command> {
       "on SIGINT/SIGTERM, let running transfers finish for up to this long",
       "30",
     )
+    .option(
+      "--hook <event=command>",
+      "run a command (words split at spaces, or a JSON array; no shell) or POST to an " +
+        "http(s):// URL on an event (upload, download, login, …, pre-upload, pre-delete); repeat",
+      collect,
+      [],
+    )
+    .option("--hook-timeout <seconds>", "how long a hook may run before it is killed (default 30)")
+    .option("--max-concurrent-hooks <n>", "most background hooks running at once (default 4)")
+    .option(
+      "--hook-queue-size <n>",
+      "most hook runs waiting; more are dropped and counted (default 1000)",
+    )
     .option("--tls-cert <file>", "TLS certificate (PEM); with --tls-key turns on FTPS (AUTH TLS)")
     .option("--tls-key <file>", "TLS private key (PEM)")
     .option("--implicit-tls-port <port>", "also listen for implicit FTPS (TLS from the start)")
@@ -96,6 +109,12 @@ async function buildProgram(): Promise<Command> {
       "highest TLS version offered; 1.2 lets the server check that data connections resume " +
         "their own control connection's session",
       "1.3",
+    )
+    .option("--no-hash", "turn off the checksum commands (HASH, RANG, XCRC, XMD5, XSHA*)")
+    .option(
+      "--hash-max-size <bytes>",
+      "largest byte count one checksum command may read",
+      String(64 * 1024 ** 3),
     )
     .action(async (options) => {
       const { serve } = await serverModule();

@@ -115,6 +115,10 @@ export interface StartBenchServerOptions {
    * @default {200}
    */
   passivePortCount?: number;
+  /** Extra `ferry serve` options (ferry only), e.g. `["--hook", "upload=/bin/true"]`. */
+  serveArgs?: string[];
+  /** Executables ferry may run (its hooks'), for its `--allow-run` (ferry only). */
+  allowRun?: string[];
 }
 
 /** A 4 MiB block of bytes that are not all the same, for files and uploads. */
@@ -233,6 +237,7 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
       ...(options.tmp.scopedPermissions
         ? ["--allow-net", `--allow-read=${root},${credentials}`, `--allow-write=${root}`]
         : ["--allow-all"]),
+      ...(options.allowRun.length > 0 ? [`--allow-run=${options.allowRun.join(",")}`] : []),
       `${REPO}/main.ts`,
       "serve",
       "--port",
@@ -251,6 +256,7 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
       String(options.maxSessions),
       "--idle-timeout",
       "3600",
+      ...options.serveArgs,
     ],
     stdin: "null",
     stdout: "piped",
@@ -331,6 +337,8 @@ export async function startBenchServer(
     tmp: options.tmp,
     maxSessions: options.maxSessions ?? 10_100,
     passivePortCount: options.passivePortCount ?? 200,
+    serveArgs: options.serveArgs ?? [],
+    allowRun: options.allowRun ?? [],
   };
   if (name === "ferry") return await _startFerry(settings);
   // startPeerServer makes its temporary folder under TMPDIR.

@@ -13,6 +13,9 @@ import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
+import { hookExecutables } from "./hooks/hook_config.ts";
+import { HookRunner } from "./hooks/hook_runner.ts";
+import type { HookStats } from "./hooks/hook_stats.ts";
 import { ConnectionLimits } from "./limits.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { PassivePortPool } from "./data/passive_port_pool.ts";
@@ -89,6 +92,10 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
       { name: "read", path: file },
       `--allow-read=${file}`,
     ]),
+    ...hookExecutables(config.hooks).map((command): [Deno.PermissionDescriptor, string] => [
+      { name: "run", command },
+      `--allow-run=${command}`,
+    ]),
     ...config.hosts.map((host): [Deno.PermissionDescriptor, string] => [
       { name: "net", host },
       `--allow-net=${host}`,
@@ -129,6 +136,7 @@ export class FtpServer {
   readonly #logger: Logger;
   /** The server's events, as logged: register metrics, transfer logs and hooks here. */
   readonly events: ServerEvents;
+  #hooks: HookRunner | undefined;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   #closing: Promise<void> | undefined;
   /** Sessions started so far: each session's number in the log. */
@@ -154,6 +162,14 @@ export class FtpServer {
   #event(name: string, fields: Record<string, LogValue>): void {
     this.#logger.info(name, fields);
     this.events.emit(name, fields);
+  }
+
+  /**
+   * The hooks' counters (runs by event and result, dropped, queued, running)
+   * for metrics; undefined when no hook is configured.
+   */
+  get hookStats(): HookStats | undefined {
+    return this.#hooks?.stats;
   }
 
   /** The number of open control connections. */
@@ -231,11 +247,24 @@ export class FtpServer {
     }
     const events = options.events ?? new ServerEvents();
     const server = new FtpServer([], [], root, logger, events);
+    const hooks = config.hooks.length > 0
+      ? new HookRunner({
+        hooks: config.hooks,
+        maxConcurrent: config.maxConcurrentHooks,
+        queueSize: config.hookQueueSize,
+        timeoutMs: config.hookTimeoutMs,
+      }, { root, logger })
+      : undefined;
+    if (hooks) {
+      events.on(hooks.listener);
+      server.#hooks = hooks;
+    }
     const context: ServerContext = {
       config,
       authenticator,
       log: logger,
       events,
+      ...(hooks ? { hooks } : {}),
       openStorage: options.openStorage ??
         ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
@@ -428,6 +457,7 @@ export class FtpServer {
       ),
     );
     await Promise.all([...this.#running]);
+    await this.#hooks?.close(); // the last events' hooks (logouts) run, each within its timeout
     await Promise.all(stopped);
     await this.#users?.close();
     this.#logger.flush();

@@ -2,8 +2,8 @@
  * The second fence around the disk for an installed `ferry`: a `ferry` that
  * holds broad read/write permissions (it is also the client, which writes
  * wherever the user asks) runs `serve` again in a child Deno process whose
- * permissions are narrowed to the served root, the credentials file and the
- * TLS files.
+ * permissions are narrowed to the served root, the credentials file, the
+ * TLS files and the configured hook commands.
  *
  * @module
  */
@@ -17,11 +17,14 @@ export interface ServedPaths {
   credentials: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** The executables hooks run (`hookExecutables` in hooks/hook_config.ts); none: no --allow-run. */
+  hookCommands?: string[];
 }
 
 /**
  * The Deno permission flags that let `serve` run and nothing more: network,
- * read of the root, credentials and TLS files, write of the root.
+ * read of the root, credentials and TLS files, write of the root, and run of
+ * the hook commands.
  *
  * @example
  * ```ts
@@ -34,10 +37,12 @@ export function narrowedFlags(paths: ServedPaths): string[] {
   const readable = [paths.root, paths.credentials, paths.tlsCert, paths.tlsKey]
     .filter((file): file is string => file !== undefined)
     .map(absolute);
+  const run = paths.hookCommands ?? [];
   return [
     "--allow-net",
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${absolute(paths.root)}`,
+    ...(run.length > 0 ? [`--allow-run=${run.join(",")}`] : []),
   ];
 }
 

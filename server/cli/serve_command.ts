@@ -12,6 +12,7 @@ import { FtpServer } from "../server.ts";
 import { isIPv4 } from "node:net";
 import { parseCidr } from "../../protocol/cidr.ts";
 import { parsePasvAddressFor } from "../proxy_protocol.ts";
+import { hookExecutables, parseHookFlag, timeoutMs } from "../hooks/hook_config.ts";
 
 /** The options `ferry serve` accepts, as commander parses them. */
 export interface ServeOptions {
@@ -39,6 +40,13 @@ export interface ServeOptions {
   tlsMaxVersion?: string;
   atomicUploads?: boolean;
   shutdownGrace?: string;
+  /** False with `--no-hash`. */
+  hash?: boolean;
+  hashMaxSize?: string;
+  hook?: string[];
+  hookTimeout?: string;
+  maxConcurrentHooks?: string;
+  hookQueueSize?: string;
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {
@@ -148,6 +156,32 @@ export function serveConfig(options: ServeOptions): ServerConfig {
     config.shutdownGraceMs = parseInteger(options.shutdownGrace, "shutdown grace", 0, 86400) *
       1000;
   }
+  config.hash = options.hash ?? true;
+  if (options.hashMaxSize !== undefined) {
+    config.hashMaxSize = parseInteger(
+      options.hashMaxSize,
+      "hash max size",
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+  }
+  if (options.hook !== undefined && options.hook.length > 0) {
+    config.hooks = [...config.hooks, ...options.hook.map(parseHookFlag)];
+  }
+  if (options.hookTimeout !== undefined) {
+    config.hookTimeoutMs = timeoutMs(options.hookTimeout, "--hook-timeout");
+  }
+  if (options.maxConcurrentHooks !== undefined) {
+    config.maxConcurrentHooks = parseInteger(
+      options.maxConcurrentHooks,
+      "max concurrent hooks",
+      1,
+      1000,
+    );
+  }
+  if (options.hookQueueSize !== undefined) {
+    config.hookQueueSize = parseInteger(options.hookQueueSize, "hook queue size", 0, 1_000_000);
+  }
   return config;
 }
 
@@ -168,6 +202,7 @@ export async function serve(options: ServeOptions, args: string[] = []): Promise
       credentials: config.credentials,
       ...(config.tlsCert ? { tlsCert: config.tlsCert } : {}),
       ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
+      hookCommands: hookExecutables(config.hooks),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;

@@ -14,13 +14,15 @@ import type { Session } from "../session.ts";
 import type { StorageEntry } from "../storage/storage.ts";
 import { asciiSize } from "../data/transfer.ts";
 import { refuseUploadTemp } from "./transfers.ts";
+import { checkPreHooks } from "../hooks/pre_hook.ts";
+import { loggedAction } from "../logged_action.ts";
 
 /** DELE: removes a file. */
 export async function dele(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
   refuseUploadTemp(target);
-  await session.fs.remove(target);
-  session.log("delete", { path: target });
+  await checkPreHooks(session, { kind: "pre-delete", verb: "DELE", path: target });
+  await loggedAction(session, ["delete", { path: target }], () => session.fs.remove(target));
   return { code: ReplyCode.FileActionOk, text: "File deleted." };
 }
 
@@ -38,8 +40,11 @@ export async function rnto(session: Session, argument: string): Promise<HandlerR
   const source = session.sequence.renameFrom!;
   const target = session.resolve(argument);
   refuseUploadTemp(target);
-  await session.fs.rename(source, target);
-  session.log("rename", { from: source, to: target });
+  await loggedAction(
+    session,
+    ["rename", { from: source, to: target }],
+    () => session.fs.rename(source, target),
+  );
   return { code: ReplyCode.FileActionOk, text: "Rename successful." };
 }
 

@@ -23,6 +23,7 @@ import {
 import { mlsxFormatter } from "./files.ts";
 import { privateDataRequired } from "./security.ts";
 import { isUploadTemp, uploadTempPath } from "../storage/upload_temp.ts";
+import { checkPreHooks } from "../hooks/pre_hook.ts";
 
 const encoder = new TextEncoder();
 
@@ -215,6 +216,7 @@ async function upload(
 ): Promise<void> {
   const { verb, path } = options;
   await checkUploadTarget(session, path);
+  await checkPreHooks(session, { kind: "pre-upload", verb, path });
   const conn = await openData(session, signal, options.preliminary);
   const started = performance.now();
   let bytes = 0;
@@ -460,7 +462,8 @@ export async function stat(session: Session, argument: string): Promise<HandlerR
         ? `Logged in as ${session.user}`
         : "Not logged in",
       `TYPE: ${modeName(session)}, STRUcture: File, MODE: Stream`,
-      session.transferring ? "Transfer in progress" : "No data connection",
+      session.checksumStatus ??
+        (session.transferring ? "Transfer in progress" : "No data connection"),
       "End of status",
     ];
     return { code: ReplyCode.SystemStatus, text: lines };
