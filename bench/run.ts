@@ -34,6 +34,7 @@ import { clientsWorkload } from "./workloads/clients.ts";
 import { transferMemoryWorkload } from "./workloads/transfer_memory.ts";
 import { STARTUP_SUBJECTS, startupWorkload } from "./workloads/startup.ts";
 import type { Measurement, Workload, WorkloadContext } from "./workload.ts";
+import { keepSections } from "./results_section.ts";
 
 /** Every workload, in the order they run and appear. */
 export const WORKLOADS: readonly Workload[] = [
@@ -430,8 +431,13 @@ export async function runBench(options: BenchOptions): Promise<number> {
     const previous = await Deno.readTextFile(resultsFile).catch(() => "");
     await Deno.writeTextFile(
       resultsFile,
-      _resultsMarkdown(table, result.started, seconds, options.runs, machine) +
-        keptSections(previous),
+      // Targeted runs' sections after the kept marker, and marked sections other benchmarks
+      // wrote (bench/balancer.ts), are kept.
+      keepSections(
+        previous,
+        _resultsMarkdown(table, result.started, seconds, options.runs, machine) +
+          keptSections(previous),
+      ),
     );
     // Keep the committed file as `deno fmt` would leave it (`deno task check` checks it).
     await new Deno.Command(Deno.execPath(), {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { PasvAddressRule } from "./proxy_protocol.ts";
 import { DEFAULT_HOOK_SETTINGS, type HookConfig } from "./hooks/hook_config.ts";
 import type { UserSettings } from "./auth/user_settings.ts";
 
@@ -23,6 +24,18 @@ export interface ServerConfig {
   pasvPorts?: [number, number];
   /** The IPv4 address PASV replies announce (for NAT); the control connection's local address when absent. */
   pasvAddress?: string;
+  /** Per-network PASV addresses (`--pasv-address-for`): the first rule matching the client wins. */
+  pasvAddressFor: PasvAddressRule[];
+  /**
+   * The PROXY protocol (`--proxy-protocol`): off when absent. "optional": connections
+   * from {@linkcode ServerConfig.proxyTrusted} peers must start with a PROXY header,
+   * others are served directly; "required": others are refused.
+   */
+  proxyProtocol?: "optional" | "required";
+  /** The load balancers (CIDR networks) whose connections carry a PROXY header. */
+  proxyTrusted: string[];
+  /** How long a PROXY header may take to arrive, in milliseconds. */
+  proxyHeaderTimeoutMs: number;
   /** Close a control connection idle this long, in milliseconds. */
   idleTimeoutMs: number;
   /** Give up on a data connection that does not connect or stalls this long, in milliseconds. */
@@ -104,6 +117,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   root: "./srv",
   credentials: "./credentials.txt",
   anonymous: false,
+  pasvAddressFor: [],
+  proxyTrusted: [],
+  proxyHeaderTimeoutMs: 5_000,
   idleTimeoutMs: 300_000,
   dataTimeoutMs: 30_000,
   maxLineLength: 4096,

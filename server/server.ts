@@ -29,6 +29,14 @@ import { serverLimits, UserLimits } from "./user_limits/user_limits.ts";
 import type { UserSettings } from "./auth/user_settings.ts";
 import { measureDirectory, QuotaLedger } from "./user_limits/quota_ledger.ts";
 import type { SecureContext } from "node:tls";
+import {
+  type ConnectionOrigin,
+  originFrom,
+  PasvAddressMap,
+  ProxyPolicy,
+  readProxyHeader,
+  SocketReader,
+} from "./proxy_protocol.ts";
 
 /** Thrown when the server cannot start; the message says what to fix. */
 export class StartupError extends CommandError {
@@ -197,6 +205,8 @@ export class FtpServer {
   readonly root: string;
   readonly #listeners: net.Server[];
   readonly #sessions = new Set<Session>();
+  /** Connections whose PROXY header is being read. */
+  readonly #pending = new Set<net.Socket>();
   readonly #running = new Set<Promise<void>>();
   readonly #logger: Logger;
   /** The server's events, as logged: register metrics, transfer logs and hooks here. */
@@ -337,6 +347,19 @@ export class FtpServer {
         `Cannot use root directory ${config.root}: ${(error as Error).message}`,
       );
     }
+    if (config.proxyProtocol !== undefined && config.proxyTrusted.length === 0) {
+      throw new StartupError("--proxy-protocol needs at least one --proxy-trusted NETWORK");
+    }
+    let proxy: ProxyPolicy | undefined;
+    let pasvAddresses: PasvAddressMap | undefined;
+    try {
+      if (config.proxyProtocol !== undefined) proxy = ProxyPolicy.fromConfig(config);
+      if (config.pasvAddressFor.length > 0) {
+        pasvAddresses = new PasvAddressMap(config.pasvAddressFor);
+      }
+    } catch (error) {
+      throw new StartupError((error as Error).message, { cause: error });
+    }
     const events = options.events ?? new ServerEvents();
     const server = new FtpServer([], [], root, logger, events);
     const hooks = config.hooks.length > 0
@@ -365,6 +388,8 @@ export class FtpServer {
         ledger: new QuotaLedger((home) => measureDirectory(path.join(root, home))),
       }),
       ...(secureContext ? { secureContext } : {}),
+      ...(proxy ? { proxy } : {}),
+      ...(pasvAddresses ? { pasvAddresses } : {}),
     };
     server.#context = context;
     server.#limits = new ConnectionLimits(config);
@@ -422,7 +447,55 @@ export class FtpServer {
   }
 
   #accept(socket: net.Socket, context: ServerContext, implicitTls: boolean): void {
-    const address = comparableAddress(socket.remoteAddress ?? "");
+    if (context.proxy) {
+      this.#acceptProxied(socket, context, implicitTls, context.proxy);
+      return;
+    }
+    this.#admit(socket, context, implicitTls, undefined);
+  }
+
+  /** With `--proxy-protocol`: reads a trusted balancer's header first, refuses others if required. */
+  async #acceptProxied(
+    socket: net.Socket,
+    context: ServerContext,
+    implicitTls: boolean,
+    proxy: ProxyPolicy,
+  ): Promise<void> {
+    socket.on("error", () => {});
+    const peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    if (!proxy.expectsHeader(peer.address)) {
+      if (!proxy.required) return this.#admit(socket, context, implicitTls, undefined);
+      this.#event("refused", { peer: peer.address, reason: "not a trusted balancer" });
+      socket.destroy();
+      return;
+    }
+    this.#pending.add(socket);
+    const reader = new SocketReader(socket);
+    let origin: ConnectionOrigin;
+    try {
+      origin = originFrom(peer, await readProxyHeader(reader.read, proxy.timeoutMs));
+    } catch (error) {
+      this.#event("proxy-refused", { peer: peer.address, reason: (error as Error).message });
+      socket.destroy();
+      return;
+    } finally {
+      reader.release();
+      this.#pending.delete(socket);
+    }
+    if (this.#closing || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.#admit(socket, context, implicitTls, origin);
+  }
+
+  #admit(
+    socket: net.Socket,
+    context: ServerContext,
+    implicitTls: boolean,
+    origin: ConnectionOrigin | undefined,
+  ): void {
+    const address = comparableAddress(origin?.client.address ?? socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
       this.#event("refused", {
@@ -431,11 +504,16 @@ export class FtpServer {
         limit: refusal === TOO_MANY_USERS ? "max_sessions" : "max_sessions_per_ip",
       });
       socket.on("error", () => {});
+      socket.resume(); // read (and drop) until the peer's end, so the socket can close
       socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
       setTimeout(() => socket.destroy(), 1000).unref?.();
       return;
     }
-    const session = new Session(socket, context, { implicitTls, id: ++this.#sessionCount });
+    const session = new Session(socket, context, {
+      implicitTls,
+      id: ++this.#sessionCount,
+      ...(origin ? { origin } : {}),
+    });
     this.#sessions.add(session);
     const running = session.run().finally(() => {
       this.#limits.release(address);
@@ -480,6 +558,7 @@ export class FtpServer {
       new Promise<void>((resolve) => listener.close(() => resolve()))
     );
     this.#listeners.length = 0;
+    for (const socket of this.#pending) socket.destroy();
     if (this.#sessions.size > 0) {
       this.#event("shutdown", { sessions: this.#sessions.size, graceMs });
     }

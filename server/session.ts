@@ -42,6 +42,7 @@ import type { SessionSlot } from "./user_limits/session_slots.ts";
 import type { LoginThrottle } from "./auth/login_throttle.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 import { startServerTls, TicketBook } from "./tls/tls_context.ts";
+import type { ConnectionOrigin, PasvAddressMap, ProxyPolicy } from "./proxy_protocol.ts";
 
 /**
  * What every session shares: settings, users, log and the way to open a
@@ -67,6 +68,10 @@ export interface ServerContext {
   readonly passivePorts: PassivePortPool;
   /** The TLS certificate and key, when FTPS is configured. */
   secureContext?: SecureContext | undefined;
+  /** The PROXY protocol policy, with `--proxy-protocol`. */
+  readonly proxy?: ProxyPolicy;
+  /** Per-network PASV addresses, with `--pasv-address-for`. */
+  readonly pasvAddresses?: PasvAddressMap;
 }
 
 /** A logged-in user as the limits see them. */
@@ -85,6 +90,8 @@ export interface SessionAccount {
 export interface SessionOptions {
   /** Implicit FTPS: the control connection is TLS from the first byte. */
   implicitTls?: boolean;
+  /** Who the connection is for, when a load balancer's PROXY header said so. */
+  origin?: ConnectionOrigin;
   /**
    * The number naming the session in the log, given by its server.
    * @default {0}
@@ -125,8 +132,15 @@ export class Session {
   readonly id: number;
   /** The shared server context. */
   readonly context: ServerContext;
-  /** The client's address (IPv4-mapped prefix kept as the socket reports it). */
+  /**
+   * The client's address (IPv4-mapped prefix kept as the socket reports it); behind a
+   * load balancer, the one its PROXY header gave.
+   */
   readonly peerAddress: string;
+  /** The load balancer the control connection came through, when it did. */
+  readonly via: string | undefined;
+  /** The address the client connected to on the balancer, from its PROXY header. */
+  readonly proxiedTo: string | undefined;
   /** The client's port. */
   readonly peerPort: number;
   /** The server address the client connected to. */
@@ -213,8 +227,11 @@ export class Session {
     this.#implicitTls = options.implicitTls ?? false;
     this.id = options.id ?? 0;
     this.context = context;
-    this.peerAddress = socket.remoteAddress ?? "";
-    this.peerPort = socket.remotePort ?? 0;
+    const origin = options.origin;
+    this.peerAddress = origin?.client.address ?? socket.remoteAddress ?? "";
+    this.peerPort = origin?.client.port ?? socket.remotePort ?? 0;
+    this.via = origin?.via?.address;
+    this.proxiedTo = origin?.destination?.address;
     this.localAddress = socket.localAddress ?? "";
     this.peer = new ControlPeer(this.peerAddress);
     const local = comparableAddress(this.localAddress);
@@ -251,7 +268,9 @@ export class Session {
 
   /** Logs an event with the session's identity. */
   log(event: string, fields: Record<string, LogValue> = {}): void {
-    const record = { session: this.id, peer: this.#peer, user: this.sequence.user, ...fields };
+    const record = this.via === undefined
+      ? { session: this.id, peer: this.#peer, user: this.sequence.user, ...fields }
+      : { session: this.id, peer: this.#peer, via: this.via, user: this.sequence.user, ...fields };
     this.context.log.info(event, record);
     this.context.events?.emit(event, record);
   }

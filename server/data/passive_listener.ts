@@ -15,6 +15,7 @@
 
 import type { ControlPeer } from "./control_peer.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
+import { checkDataPeer, connReader, type ProxyPolicy } from "../proxy_protocol.ts";
 import { IDLE_RELEASE_MS, type PassivePortPool } from "./passive_port_pool.ts";
 
 /** Options for {@linkcode PassiveListener.open}. */
@@ -25,6 +26,13 @@ export interface PassiveOptions {
   peer: ControlPeer;
   /** The server's passive ports. */
   pool: PassivePortPool;
+  /**
+   * With `--proxy-protocol`: a connection from a trusted balancer must start with a
+   * PROXY header naming the peer.
+   */
+  proxy?: ProxyPolicy;
+  /** Told about each connection refused (not the peer, or no transfer armed). */
+  onRefused?: (from: string, reason: string) => void;
 }
 
 export { IDLE_RELEASE_MS };
@@ -46,6 +54,8 @@ export class PassiveListener {
   readonly #hostname: string;
   readonly #peer: ControlPeer;
   readonly #pool: PassivePortPool;
+  readonly #proxy: ProxyPolicy | undefined;
+  readonly #onRefused: ((from: string, reason: string) => void) | undefined;
   #armed: Armed | undefined;
   #closed = false;
 
@@ -64,6 +74,8 @@ export class PassiveListener {
     this.#hostname = options.hostname;
     this.#peer = options.peer;
     this.#pool = options.pool;
+    this.#proxy = options.proxy;
+    this.#onRefused = options.onRefused;
     this.released = this.#acceptLoop();
     this.#pool.hold(listener.addr.port, this.released);
   }
@@ -147,13 +159,41 @@ export class PassiveListener {
       }
       const from = conn.remoteAddr.hostname;
       const armed = this.#armed;
+      if (armed && this.#proxy?.expectsHeader(from)) {
+        this.#acceptProxied(conn, from, armed, this.#proxy);
+        continue;
+      }
       if (!armed || !this.#peer.matches(from)) {
         conn.close(); // not the control connection's peer, or no transfer is waiting
+        this.#onRefused?.(from, armed ? "not the session's client" : "no transfer waiting");
         continue;
       }
       this.#disarm();
       armed.resolve(conn);
     }
+  }
+
+  /** A balancer's data connection: its PROXY header must name the session's client. */
+  async #acceptProxied(
+    conn: Deno.TcpConn,
+    from: string,
+    armed: Armed,
+    proxy: ProxyPolicy,
+  ): Promise<void> {
+    const peer = this.#peer;
+    const refusal = await checkDataPeer(
+      from,
+      (address) => peer.matches(address),
+      proxy,
+      () => connReader(conn),
+    );
+    if (refusal !== undefined || this.#armed !== armed) {
+      conn.close();
+      this.#onRefused?.(from, refusal ?? "no transfer waiting");
+      return;
+    }
+    this.#disarm();
+    armed.resolve(conn);
   }
 }
 

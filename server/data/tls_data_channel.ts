@@ -23,6 +23,7 @@ import type { SecureContext, TLSSocket } from "node:tls";
 import { ReplyCode } from "../../protocol/reply.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
 import type { ControlPeer } from "./control_peer.ts";
+import { checkDataPeer, type ProxyPolicy, SocketReader } from "../proxy_protocol.ts";
 import type { PassivePortPool } from "./passive_port_pool.ts";
 import { TlsDataStream } from "../../transport/data_stream.ts";
 import { FtpError } from "../ftp_error.ts";
@@ -71,6 +72,10 @@ export interface TlsPassiveOptions extends TlsDataOptions {
   peer: ControlPeer;
   /** The server's passive ports (shared with clear passive listeners). */
   pool: PassivePortPool;
+  /** With `--proxy-protocol`: trusted balancers send a PROXY header naming the peer. */
+  proxy?: ProxyPolicy;
+  /** Told about each connection refused. */
+  onRefused?: (from: string, reason: string) => void;
 }
 
 function listenOn(hostname: string, port: number): Promise<net.Server> {
@@ -131,10 +136,31 @@ export class TlsPassiveChannel implements DataChannel {
         this.#stopListening();
         reject(cannotOpen(this.#closed ? "closed" : "timed out"));
       }, options.timeoutMs);
-      this.#server.on("connection", (socket: net.Socket) => {
+      this.#server.on("connection", async (socket: net.Socket) => {
         socket.on("error", () => {});
-        if (this.#socket || !this.#peer.matches(socket.remoteAddress ?? "")) {
+        const from = socket.remoteAddress ?? "";
+        const peer = this.#peer;
+        if (!this.#socket && options.proxy?.expectsHeader(from)) {
+          // A balancer's connection: its PROXY header must name the control connection's peer.
+          const reader = new SocketReader(socket);
+          const refusal = await checkDataPeer(
+            from,
+            (address) => peer.matches(address),
+            options.proxy,
+            () => reader.read,
+          );
+          reader.release();
+          if (refusal !== undefined || this.#socket || this.#closed) {
+            socket.destroy();
+            options.onRefused?.(from, refusal ?? "no transfer waiting");
+            return;
+          }
+        } else if (this.#socket || !peer.matches(from)) {
           socket.destroy(); // not the control connection's peer
+          options.onRefused?.(
+            from,
+            this.#socket ? "already connected" : "not the session's client",
+          );
           return;
         }
         this.#socket = socket;

@@ -15,6 +15,7 @@ import {
   parsePortArgument,
   UnsupportedProtocolError,
 } from "../../protocol/address.ts";
+import { comparableAddress } from "../../protocol/address.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { ActiveChannel } from "../data/data_channel.ts";
@@ -142,7 +143,14 @@ async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChan
     await listener.released; // its port is free again
     listener = undefined;
   }
-  const options = { hostname, peer: session.peer, pool: session.context.passivePorts };
+  const proxy = session.context.proxy;
+  const options = {
+    hostname,
+    peer: session.peer,
+    pool: session.context.passivePorts,
+    ...(proxy ? { proxy } : {}),
+    onRefused: (from: string, reason: string) => session.log("data-refused", { from, reason }),
+  };
   let channel: PassiveChannel | TlsPassiveChannel;
   if (tls) {
     channel = await TlsPassiveChannel.listen({
@@ -159,6 +167,27 @@ async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChan
   return channel;
 }
 
+/** The address PASV announces: `--pasv-address-for` by client, `--pasv-address`, or the local one. */
+function announcedAddress(session: Session): string {
+  return session.context.pasvAddresses?.addressFor(session.peerAddress) ??
+    session.context.config.pasvAddress ?? comparableLocal(session);
+}
+
+/**
+ * EPSV announces only a port, on the address the client connected to. Behind a
+ * balancer that is the balancer: unless PASV would announce that same address (the
+ * balancer forwards the passive ports), the client could not reach the port, so EPSV
+ * is refused and clients fall back to PASV, which names this instance.
+ */
+function refuseEpsvBehindBalancer(session: Session): void {
+  if (session.proxiedTo === undefined) return;
+  if (comparableAddress(announcedAddress(session)) === comparableAddress(session.proxiedTo)) return;
+  throw new FtpError(
+    ReplyCode.NotImplemented,
+    "EPSV is not available through this load balancer; use PASV.",
+  );
+}
+
 /** PASV (RFC 959): listens and announces an IPv4 address; on IPv6 connections EPSV is needed. */
 export async function pasv(session: Session): Promise<HandlerReply> {
   refuseAfterEpsvAll(session, "PASV");
@@ -166,7 +195,7 @@ export async function pasv(session: Session): Promise<HandlerReply> {
     throw new FtpError(ReplyCode.NetworkProtocolNotSupported, "PASV is IPv4 only; use EPSV.");
   }
   const channel = await listen(session);
-  const host = session.context.config.pasvAddress ?? comparableLocal(session);
+  const host = announcedAddress(session);
   return {
     code: ReplyCode.EnteringPassive,
     text: formatPasvReplyText({ host, port: channel.port }),
@@ -198,6 +227,7 @@ export async function epsv(session: Session, argument: string): Promise<HandlerR
       `Network protocol not supported, use (${family === 6 ? 2 : 1})`,
     );
   }
+  refuseEpsvBehindBalancer(session);
   const channel = await listen(session);
   return {
     code: ReplyCode.EnteringExtendedPassive,

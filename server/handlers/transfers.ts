@@ -30,6 +30,7 @@ import {
   UploadQuota,
 } from "../user_limits/upload_quota.ts";
 import { privateDataRequired } from "./security.ts";
+import { isUploadTemp, uploadTempPath } from "../storage/upload_temp.ts";
 import { checkPreHooks } from "../hooks/pre_hook.ts";
 
 const encoder = new TextEncoder();
@@ -166,34 +167,13 @@ export async function retr(
   return { code: ReplyCode.ClosingData, text: "Transfer complete." };
 }
 
-const UPLOAD_TEMP = /^\..*\.ferry-upload-[0-9a-f]{8}$/s;
-
-/**
- * True for the name of an `--atomic-uploads` temporary file
- * (`.NAME.ferry-upload-XXXXXXXX`): hidden from listings and refused as a name.
- *
- * @example
- * ```ts
- * isUploadTemp(".report.pdf.ferry-upload-0badcafe"); // true
- * ```
- */
-export function isUploadTemp(name: string): boolean {
-  return UPLOAD_TEMP.test(name);
-}
+export { isUploadTemp };
 
 /** Refuses (553) a path whose last part is an upload's temporary name. */
 export function refuseUploadTemp(path: string): void {
   if (isUploadTemp(posix.basename(path))) {
     throw new FtpError(ReplyCode.BadFileName, "File name not allowed.");
   }
-}
-
-/** A fresh temporary name beside `path`, for an atomic upload (kept under NAME_MAX). */
-function uploadTempPath(path: string): string {
-  const random = crypto.getRandomValues(new Uint8Array(4));
-  const suffix = Array.from(random, (byte) => byte.toString(16).padStart(2, "0")).join("");
-  const name = posix.basename(path).slice(0, 200);
-  return posix.join(posix.dirname(path), `.${name}.ferry-upload-${suffix}`);
 }
 
 /** The data connection held to the user's and the server's rate caps (itself when none). */
@@ -268,6 +248,14 @@ async function commitUpload(session: Session, temp: string, options: UploadOptio
   if (existing && options.verb === "STOU") {
     throw new FtpError(ReplyCode.FileUnavailable, "File exists.");
   }
+  if (options.verb === "STOU") {
+    // Claim the unique name with O_EXCL before renaming onto it: another instance on a
+    // shared root may have chosen the same name meanwhile, and its file must not be replaced.
+    const claim = await session.fs.openWrite(options.path, { createNew: true }).catch(() => {
+      throw new FtpError(ReplyCode.FileUnavailable, "File exists.");
+    });
+    claim.close();
+  }
   if (existing?.type === "file" && existing.mode !== undefined) {
     await session.fs.chmod(temp, existing.mode);
   }
@@ -282,7 +270,7 @@ async function upload(
   const { verb, path } = options;
   const existing = await checkUploadTarget(session, path);
   await checkPreHooks(session, { kind: "pre-upload", verb, path });
-  const temp = isAtomic(session, options) ? uploadTempPath(path) : undefined;
+  const temp = isAtomic(session, options) ? uploadTempPath(path, session.id) : undefined;
   const account = quotaAccount(session);
   const { offset = 0, append = false } = options.openOptions;
   // A new file past the file quota is refused here, before any data moves.

@@ -15,6 +15,7 @@
 
 import { DEFAULT_HASH_MAX_SIZE, type ServerConfig } from "../config.ts";
 import { hookList } from "../hooks/hook_setting.ts";
+import { pasvAddressRules } from "../proxy_protocol.ts";
 import {
   boolean,
   choice,
@@ -117,6 +118,43 @@ export const SETTINGS: readonly Setting[] = [
     example: "203.0.113.10",
     live: true,
     apply: (config, address) => config.pasvAddress = address,
+  }),
+  setting({
+    key: "pasv_address_for",
+    kind: pasvAddressRules(),
+    default: [],
+    help: "address announced in PASV replies to clients of a network, NETWORK=IPV4 (repeatable)",
+    example: [{ network: "10.0.0.0/8", address: "10.1.2.3" }],
+    live: false,
+    apply: (config, rules) => config.pasvAddressFor = rules,
+  }),
+  setting({
+    key: "proxy_protocol",
+    kind: choice(["off", "optional", "required"] as const),
+    default: "off",
+    help: "PROXY protocol v1/v2 from --proxy-trusted balancers (required: refuse everyone else)",
+    live: false,
+    apply: (config, mode) => {
+      if (mode === "off") delete config.proxyProtocol;
+      else config.proxyProtocol = mode;
+    },
+  }),
+  setting({
+    key: "proxy_trusted",
+    kind: list(cidr()),
+    default: [],
+    help: "load balancers that send PROXY headers, as networks (repeatable)",
+    example: ["127.0.0.1/32", "10.0.0.0/24"],
+    live: false,
+    apply: (config, networks) => config.proxyTrusted = networks,
+  }),
+  setting({
+    key: "proxy_header_timeout",
+    kind: seconds(1, 60),
+    default: 5,
+    help: "how long a trusted connection may take to send its PROXY header",
+    live: false,
+    apply: (config, value) => config.proxyHeaderTimeoutMs = value * 1000,
   }),
   setting({
     key: "idle_timeout",

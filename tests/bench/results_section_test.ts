@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { keepSections, setSection } from "../../bench/results_section.ts";
+
+Deno.test("setSection() appends a marked section once, then replaces it", () => {
+  const once = setSection("# Results\n\n| a |\n", "balancer", "## Sessions\n\nold");
+  assert.match(
+    once,
+    /^# Results\n\n\| a \|\n\n<!-- section:balancer -->\n\n## Sessions\n\nold\n\n/,
+  );
+  const twice = setSection(once, "balancer", "## Sessions\n\nnew");
+  assert.equal(twice.match(/<!-- section:balancer -->/g)?.length, 1);
+  assert.match(twice, /new/);
+  assert.doesNotMatch(twice, /old/);
+});
+
+Deno.test("keepSections() carries other benchmarks' sections into a rewritten file", () => {
+  const previous = setSection("# Results\n\nold table\n", "balancer", "## Sessions\n\n42");
+  const fresh = keepSections(previous, "# Results\n\nnew table\n");
+  assert.match(fresh, /new table/);
+  assert.doesNotMatch(fresh, /old table/);
+  assert.match(fresh, /## Sessions\n\n42/);
+  assert.equal(keepSections(fresh, fresh), fresh);
+});
