@@ -11,6 +11,7 @@
  */
 
 import { isIP, isIPv4 } from "node:net";
+import { parseCidr } from "../../protocol/cidr.ts";
 
 /** A TOML value as ferry writes it: scalars, arrays and inline tables. */
 export type TomlValue = string | number | boolean | TomlValue[] | { [key: string]: TomlValue };
@@ -262,15 +263,13 @@ export function ipAddress(): Kind<string> {
  * ```
  */
 export function cidr(): Kind<string> {
-  const expected = "an address or network in CIDR notation (e.g. 10.0.0.0/8)";
+  const expected = "an address or network in CIDR notation, host bits clear (e.g. 10.0.0.0/8)";
   const parse = (value: string) => {
-    const [address = "", bits, ...rest] = value.trim().split("/");
-    const family = isIP(address);
-    const max = family === 4 ? 32 : 128;
-    if (family === 0 || rest.length > 0) return fail(expected);
-    if (bits === undefined) return `${address}/${max}`;
-    if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return fail(expected);
-    return `${address}/${Number(bits)}`;
+    try {
+      return parseCidr(value).text;
+    } catch {
+      return fail(expected);
+    }
   };
   return {
     expected,

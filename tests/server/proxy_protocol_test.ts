@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FtpServer } from "../../server/server.ts";
 import { parsePasvReply } from "../../protocol/address.ts";
 import { formatProxyHeader } from "../../protocol/proxy_header.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
@@ -187,11 +188,11 @@ Deno.test("--pasv-address-for picks the PASV address by the client's (header) ad
   });
 });
 
-Deno.test("serve flags: --proxy-protocol, --proxy-trusted and --pasv-address-for", () => {
+Deno.test("serve settings: proxy_protocol, proxy_trusted and pasv_address_for", async () => {
   const config = serveConfig({
-    proxyProtocol: true,
-    proxyTrusted: ["10.0.0.0/8", "fd00::/8"],
-    pasvAddressFor: ["192.168.0.0/16=192.168.1.10", "0.0.0.0/0=203.0.113.5"],
+    proxy_protocol: "optional",
+    proxy_trusted: ["10.0.0.0/8", "fd00::/8"],
+    pasv_address_for: ["192.168.0.0/16=192.168.1.10", "0.0.0.0/0=203.0.113.5"],
   });
   assert.equal(config.proxyProtocol, "optional");
   assert.deepEqual(config.proxyTrusted, ["10.0.0.0/8", "fd00::/8"]);
@@ -199,20 +200,24 @@ Deno.test("serve flags: --proxy-protocol, --proxy-trusted and --pasv-address-for
     network: "192.168.0.0/16",
     address: "192.168.1.10",
   });
+  assert.equal(serveConfig({}).proxyProtocol, undefined, "off by default");
   assert.equal(
-    serveConfig({ proxyProtocol: "required", proxyTrusted: ["::1"] }).proxyProtocol,
+    serveConfig({ proxy_protocol: "required", proxy_trusted: ["::1"] }).proxyProtocol,
     "required",
   );
-  assert.throws(() => serveConfig({ proxyProtocol: true }), /needs at least one --proxy-trusted/);
-  assert.throws(() => serveConfig({ proxyTrusted: ["10.0.0.0/8"] }), /needs --proxy-protocol/);
-  assert.throws(
-    () => serveConfig({ proxyProtocol: "sometimes", proxyTrusted: ["::1"] }),
-    /optional or required/,
-  );
-  assert.throws(
-    () => serveConfig({ proxyProtocol: true, proxyTrusted: ["10.0.0.1/8"] }),
-    /--proxy-trusted/,
-  );
-  assert.throws(() => serveConfig({ pasvAddressFor: ["10.0.0.0/8"] }), /--pasv-address-for/);
-  assert.throws(() => serveConfig({ pasvAddressFor: ["10.0.0.0/8=::1"] }), /not IPv4/);
+  assert.throws(() => serveConfig({ proxy_protocol: "sometimes" }), /optional|required/);
+  assert.throws(() => serveConfig({ proxy_trusted: ["10.0.0.1/8"] }), /proxy.trusted/);
+  assert.throws(() => serveConfig({ pasv_address_for: ["10.0.0.0/8"] }), /pasv.address.for/);
+  assert.throws(() => serveConfig({ pasv_address_for: ["10.0.0.0/8=::1"] }), /pasv.address.for/);
+  const untrusted = serveConfig({ proxy_protocol: "optional", port: "0", host: ["127.0.0.1"] });
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.txt`, "");
+    await assert.rejects(
+      FtpServer.start({ ...untrusted, root: `${dir}/srv`, credentials: `${dir}/c.txt` }),
+      /needs at least one --proxy-trusted/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
