@@ -96,7 +96,7 @@ function _passivePort(reply: BenchReply, controlHost: string): { host: string; p
  * One logged-in (or about to be) control connection.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const ftp = await BenchFtpClient.connect("127.0.0.1", 2121);
  * await ftp.login("bench", "secret");
  * const bytes = await ftp.retrieve("/big.bin");

@@ -32,7 +32,7 @@ export function setSection(markdown: string, name: string, body: string): string
  * `fresh` with every marked section of `previous` appended (those it does not already have).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * keepSections(oldResults, newMainTable);
  * ```
  */

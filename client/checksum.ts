@@ -162,7 +162,7 @@ function starred(value: string, algorithm: HashAlgorithm): string {
  * @throws {ClientError} Exit 6 if the file cannot be read.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await localChecksum("a.iso", "SHA-256"); // "e3b0c442…"
  * ```
  */

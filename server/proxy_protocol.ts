@@ -38,7 +38,7 @@ export class ProxyReadError extends Error {
  * stream ends first, or it takes longer than `timeoutMs`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const header = await readProxyHeader(connReader(conn), 5000);
  * ```
  */

@@ -29,7 +29,7 @@ export interface AuthenticatorOptions {
  * in read-only.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const auth = await Authenticator.fromFile("credentials.txt", { anonymous: { home: "/pub" } });
  * const user = await auth.authenticate("demo", "demo"); // UserRecord | null
  * ```
@@ -79,7 +79,7 @@ export class Authenticator {
    * @throws {SyntaxError} If a line cannot be parsed.
    *
    * @example
-   * ```ts
+   * ```ts ignore
    * const auth = await Authenticator.fromFile("credentials.txt");
    * ```
    */

@@ -26,7 +26,7 @@ export interface CredentialsFileStoreOptions {
  * Users kept in a credentials file.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const store = await CredentialsFileStore.open("credentials.txt");
  * const user = await store.lookup("demo");
  * await store.close();

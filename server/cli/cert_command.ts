@@ -60,7 +60,7 @@ const DEFAULT_HOSTS = ["localhost", "127.0.0.1", "::1"];
  * hosts (subjectAltName), and writes them as PEM; the key with mode 0600.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await makeCertificate({ outCert: "cert.pem", outKey: "key.pem", host: ["ftp.example"] });
  * ```
  */

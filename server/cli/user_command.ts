@@ -32,7 +32,7 @@ import { UserExistsError, UserNotFoundError, type UserStore } from "../auth/user
  * cancelled prompt.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * try {
  *   await addUser("demo", "demo", { credentials: "credentials.txt" });
  * } catch (error) {
@@ -139,7 +139,7 @@ async function _change(store: UserStore, change: () => Promise<void>): Promise<v
  * permissions or password are invalid, or the file cannot be parsed.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await addUser("alice", "s3cret", { credentials: "credentials.txt", home: "/alice", perms: "elr" });
  * ```
  */
@@ -188,7 +188,7 @@ async function _hash(password: string, options: UserCommandOptions): Promise<str
  * @throws {UserCommandError} If the file or the user does not exist, or the password is empty.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await changePassword("alice", "n3w", { credentials: "credentials.txt" });
  * ```
  */
@@ -216,7 +216,7 @@ export async function changePassword(
  * @throws {UserCommandError} If the file or the user does not exist.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await removeUser("alice", { credentials: "credentials.txt" });
  * ```
  */
@@ -233,7 +233,7 @@ export async function removeUser(name: string, options: UserCommandOptions): Pro
  * @throws {UserCommandError} If the file does not exist or cannot be parsed.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * for (const user of await listUsers({ credentials: "credentials.txt" })) {
  *   console.log(user.name, user.home, user.permissions);
  * }

@@ -11,7 +11,7 @@ const encoder = new TextEncoder();
  * An append-only text file, one line per {@linkcode AppendFile.writeLine}.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const file = await AppendFile.open("/var/log/ferry/ferry.log");
  * file.writeLine("hello");
  * await file.reopen(); // after logrotate moved it away

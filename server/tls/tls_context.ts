@@ -26,7 +26,7 @@ export class TlsSetupError extends Error {
  * Reads a PEM certificate (chain) and key and makes a secure context.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const context = await loadSecureContext("cert.pem", "key.pem");
  * ```
  */

@@ -21,7 +21,7 @@ const encoder = new TextEncoder();
  * with an error naming `what`. The timer is always cleared.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await withTimeout(conn.read(buffer), 1000, "data");
  * ```
  */
@@ -45,7 +45,7 @@ export async function withTimeout<T>(
  * Reads a connection to its end and closes it.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const bytes = await readAll(conn);
  * ```
  */
@@ -84,7 +84,7 @@ export async function readAllText(conn: Deno.Conn): Promise<string> {
  * Writes all of `data` to a connection, then closes it (the end of an upload).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await writeAllAndClose(conn, new TextEncoder().encode("hello"));
  * ```
  */
@@ -162,7 +162,7 @@ export interface TransferResult {
  * check each reply themselves.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const client = await RawClient.connect(port);
  * await client.read(); // 220
  * await client.login("alice", "wonderland");
