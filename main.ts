@@ -100,7 +100,6 @@ async function buildProgram(): Promise<Command> {
     }
     return command;
   };
-  const reloadNote = "A running server picks this up at its next SIGHUP.";
   settingOptions(
     user.command("add <name>")
       .description("Add a user; the password is asked for (or read from stdin).")
@@ -117,6 +116,7 @@ async function buildProgram(): Promise<Command> {
     console.log(
       `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
     );
+    console.log(RELOAD_HINT);
   });
   settingOptions(
     user.command("set <name>")
@@ -128,7 +128,8 @@ async function buildProgram(): Promise<Command> {
   ).action(async (name: string, options) => {
     const { setUser, settingChanges } = await userModule();
     const record = await setUser(name, settingChanges(options), options);
-    console.log(`Changed user ${record.name}. ${reloadNote}`);
+    console.log(`Changed user ${record.name}`);
+    console.log(RELOAD_HINT);
   });
   user.command("show <name>")
     .description("Show a user's settings and current usage (bytes and files under the home).")
