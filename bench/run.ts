@@ -112,9 +112,8 @@ function _usage(): string {
     "  --quick      smaller sizes and one run (about two minutes)",
     "  --runs N     measured runs of each workload (default 3; 1 with --quick)",
     `  --only W     workloads: ${WORKLOADS.map((w) => w.name).join(", ")}`,
-    `  --servers S  servers: ${
-      BENCH_SERVERS.join(", ")
-    }; also ferry-metrics (ferry with --metrics) and ferry-limits (every`,
+    `  --servers S  servers: ${BENCH_SERVERS.join(", ")};`,
+    "               also ferry-metrics (ferry with --metrics) and ferry-limits (every",
     "               per-user limit set but not reached, and a user capped at 20 MiB/s)",
     "",
     "Workloads:",
