@@ -129,7 +129,8 @@ async function _transferSet(
  */
 export const rateCapWorkload: Workload = {
   name: "ratecap",
-  title: "a user capped at 20 MiB/s: 6 s down and up, 1 and 2 sessions, clear and TLS " +
+  title:
+    "a user capped at 20 MiB/s: 6 s (3 with --quick) down and up, 1 and 2 sessions, clear and TLS " +
     "(achieved/cap, server CPU; needs ferry-limits)",
   async run(context: WorkloadContext): Promise<void> {
     const servers = context.servers.filter((each) => each.capped);
