@@ -21,14 +21,64 @@ import {
  * A server the benchmark can measure. `ferry-metrics` is ferry with
  * `--metrics` on and scraped every {@linkcode METRICS_SCRAPE_MS}: the cost of
  * counting, side by side with plain ferry (`--servers ferry,ferry-metrics`).
+ * `ferry-limits` is ferry with every per-user limit and both global rate caps
+ * configured but far from reached ({@linkcode LIMITS_USER_SETTINGS}), a TLS
+ * certificate, and a second user capped at {@linkcode CAPPED_RATE} (the
+ * `ratecap` workload): the cost of limits, side by side with plain ferry.
  */
-export type BenchServerName = "ferry" | "ferry-metrics" | PeerServerName;
+export type BenchServerName = "ferry" | "ferry-metrics" | "ferry-limits" | PeerServerName;
+
+/** The ferry variants (started from main.ts, not from the peers' packages). */
+export type FerryVariant = "ferry" | "ferry-metrics" | "ferry-limits";
+
+/** True for ferry and its variants. */
+export function isFerry(name: BenchServerName): name is FerryVariant {
+  return name === "ferry" || name === "ferry-metrics" || name === "ferry-limits";
+}
 
 /** Every server a full pass measures, in the order the table shows them. */
 export const BENCH_SERVERS: readonly BenchServerName[] = ["ferry", ...PEER_SERVERS];
 
 /** Servers measured only when `--servers` names them. */
-export const EXTRA_BENCH_SERVERS: readonly BenchServerName[] = ["ferry-metrics"];
+export const EXTRA_BENCH_SERVERS: readonly BenchServerName[] = ["ferry-metrics", "ferry-limits"];
+
+/**
+ * `ferry user add` flags that give the bench user of `ferry-limits` every
+ * per-user limit, each far from what a run reaches: a quota of 1 TiB and ten
+ * million files (the tmpfs holds 12 GiB), rates of 64 GiB/s (loopback moves
+ * about 4), 20,000 sessions (the workloads open at most 10,000) and address
+ * rules that let 127.0.0.0/8 in.
+ */
+export const LIMITS_USER_SETTINGS: readonly string[] = [
+  "--quota-size",
+  "1T",
+  "--quota-files",
+  "10000000",
+  "--upload-rate",
+  "64G",
+  "--download-rate",
+  "64G",
+  "--max-sessions",
+  "20000",
+  "--allow-from",
+  "127.0.0.0/8",
+  "--deny-from",
+  "192.0.2.0/24",
+];
+
+/** `ferry serve` flags of `ferry-limits`: global caps far above loopback too. */
+const LIMITS_SERVE_FLAGS: readonly string[] = [
+  "--max-upload-rate",
+  "64G",
+  "--max-download-rate",
+  "64G",
+];
+
+/** The rate cap of `ferry-limits`' capped user, in bytes per second (20 MiB/s). */
+export const CAPPED_RATE = 20 * 1024 * 1024;
+
+/** The user of `ferry-limits` held to {@linkcode CAPPED_RATE} both ways. */
+const CAPPED_USER = { name: "capped", password: "capped-pass-1" } as const;
 
 /** How often the benchmark scrapes `ferry-metrics` (a busy Prometheus: 5 s). */
 export const METRICS_SCRAPE_MS = 5000;
@@ -100,6 +150,10 @@ export interface BenchServer {
   pid: number;
   /** The real directory the user sees as "/". */
   root: string;
+  /** A second user held to a rate cap both ways (`ferry-limits` only). */
+  capped?: { user: string; password: string; rate: number };
+  /** True if the server speaks explicit FTPS (`AUTH TLS`; `ferry-limits` only). */
+  tls?: boolean;
   /** Makes a file of `size` bytes at a virtual path, readable and writable by the server. */
   createFile(virtualPath: string, size: number): Promise<void>;
   /** Makes `count` files of `size` bytes named `f00000`… in a virtual directory (made too). */
@@ -215,36 +269,64 @@ async function _drain(
 /** The repository's root (where main.ts is). */
 const REPO = path.resolve(import.meta.dirname ?? ".", "..");
 
+/** Runs `main.ts` with `args` (and `stdin`, if given); throws with its stderr if it fails. */
+async function _ferryCommand(args: string[], stdin?: string): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}/main.ts`, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const done = await child.output();
+  if (!done.success) {
+    throw new Error(
+      `ferry ${args.slice(0, 2).join(" ")} failed: ${new TextDecoder().decode(done.stderr)}`,
+    );
+  }
+}
+
+/** Adds a user to a credentials file with `ferry user add`, with `settings` flags. */
+async function _addFerryUser(
+  credentials: string,
+  user: { name: string; password: string },
+  settings: readonly string[],
+): Promise<void> {
+  await _ferryCommand(
+    ["user", "add", user.name, "--password-stdin", "--credentials", credentials, ...settings],
+    `${user.password}\n`,
+  );
+}
+
 async function _startFerry(
   options: Required<Omit<StartBenchServerOptions, "tls">> & Pick<StartBenchServerOptions, "tls">,
-  name: "ferry" | "ferry-metrics" = "ferry",
+  name: FerryVariant = "ferry",
 ): Promise<BenchServer> {
   const base = await Deno.makeTempDir({ dir: options.tmp.dir, prefix: "ferry-bench-ferry-" });
   const root = `${base}/root`;
   const credentials = `${base}/credentials.txt`;
   await Deno.mkdir(root);
-  const add = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${REPO}/main.ts`,
-      "user",
-      "add",
-      FERRY_USER.name,
-      "--password-stdin",
-      "--credentials",
-      credentials,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = add.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(`${FERRY_USER.password}\n`));
-  await writer.close();
-  const added = await add.output();
-  if (!added.success) {
-    throw new Error(`ferry user add failed: ${new TextDecoder().decode(added.stderr)}`);
+  const limited = name === "ferry-limits";
+  await _addFerryUser(credentials, FERRY_USER, limited ? LIMITS_USER_SETTINGS : []);
+  const cert = `${base}/cert.pem`;
+  const key = `${base}/key.pem`;
+  if (limited) {
+    const rate = String(CAPPED_RATE);
+    await _addFerryUser(credentials, CAPPED_USER, ["--upload-rate", rate, "--download-rate", rate]);
+    await _ferryCommand([
+      "cert",
+      "make",
+      "--out-cert",
+      cert,
+      "--out-key",
+      key,
+      "--host",
+      "127.0.0.1",
+    ]);
   }
   const host = "127.0.0.1";
   const port = freePort(host);
@@ -260,6 +342,7 @@ async function _startFerry(
             root,
             credentials,
             ...(options.tls ? [options.tls.cert, options.tls.key] : []),
+            ...(limited ? [cert, key] : []),
           ]}`,
           `--allow-write=${root}`,
         ]
@@ -285,7 +368,12 @@ async function _startFerry(
       "3600",
       ...options.serveArgs,
       ...(metricsPort !== undefined ? ["--metrics", `${host}:${metricsPort}`] : []),
-      ...(options.tls ? ["--tls-cert", options.tls.cert, "--tls-key", options.tls.key] : []),
+      ...(limited ? LIMITS_SERVE_FLAGS : []),
+      ...(options.tls
+        ? ["--tls-cert", options.tls.cert, "--tls-key", options.tls.key]
+        : limited
+        ? ["--tls-cert", cert, "--tls-key", key]
+        : []),
     ],
     stdin: "null",
     stdout: "piped",
@@ -327,6 +415,12 @@ async function _startFerry(
     password: FERRY_USER.password,
     pid: child.pid,
     root,
+    ...(limited
+      ? {
+        capped: { user: CAPPED_USER.name, password: CAPPED_USER.password, rate: CAPPED_RATE },
+      }
+      : {}),
+    tls: limited,
     ..._files(root, undefined),
     stop() {
       stopped ??= (async () => {
@@ -376,7 +470,7 @@ export async function startBenchServer(
     allowRun: options.allowRun ?? [],
     ...(options.tls ? { tls: options.tls } : {}),
   };
-  if (name === "ferry" || name === "ferry-metrics") return await _startFerry(settings, name);
+  if (isFerry(name)) return await _startFerry(settings, name);
   if (options.tls && name !== "vsftpd") throw new RangeError(`${name} has no FTPS in the bench`);
   // startPeerServer makes its temporary folder under TMPDIR.
   const previous = Deno.env.get("TMPDIR");

@@ -19,6 +19,7 @@ import {
   type BenchServer,
   type BenchServerName,
   EXTRA_BENCH_SERVERS,
+  isFerry,
   mountBenchTmp,
   startBenchServer,
 } from "./bench_server.ts";
@@ -33,6 +34,7 @@ import { idleMemoryWorkload } from "./workloads/idle_memory.ts";
 import { clientsWorkload } from "./workloads/clients.ts";
 import { transferMemoryWorkload } from "./workloads/transfer_memory.ts";
 import { STARTUP_SUBJECTS, startupWorkload } from "./workloads/startup.ts";
+import { rateCapWorkload } from "./workloads/rate_cap.ts";
 import type { Measurement, Workload, WorkloadContext } from "./workload.ts";
 import { keepSections } from "./results_section.ts";
 
@@ -49,6 +51,7 @@ export const WORKLOADS: readonly Workload[] = [
   clientsWorkload,
   startupWorkload,
   transferMemoryWorkload,
+  rateCapWorkload,
 ];
 
 const BENCH_DIR = import.meta.dirname ?? "bench";
@@ -114,9 +117,9 @@ function _usage(): string {
     "  --quick      smaller sizes and one run (about two minutes)",
     "  --runs N     measured runs of each workload (default 3; 1 with --quick)",
     `  --only W     workloads: ${WORKLOADS.map((w) => w.name).join(", ")}`,
-    `  --servers S  servers: ${
-      BENCH_SERVERS.join(", ")
-    }; also ferry-metrics (ferry with --metrics)`,
+    `  --servers S  servers: ${BENCH_SERVERS.join(", ")};`,
+    "               also ferry-metrics (ferry with --metrics) and ferry-limits (every",
+    "               per-user limit set but not reached, and a user capped at 20 MiB/s)",
     "",
     "Workloads:",
     ...WORKLOADS.map((w) => `  ${w.name.padEnd(11)}${w.title}`),
@@ -157,6 +160,10 @@ function _cell(measurement: Measurement | undefined, notes: string[]): string {
   const { median, min, max } = summarize(measurement.samples);
   const range = measurement.samples.length > 1 ? ` (${_number(min)}–${_number(max)})` : "";
   return `${_number(median)}${range}${mark}`;
+}
+
+function _arrow(better: Measurement["better"]): string {
+  return better === "higher" ? "↑" : better === "lower" ? "↓" : "→1";
 }
 
 function _ratio(a: Measurement | undefined, b: Measurement | undefined): string {
@@ -208,7 +215,7 @@ export function renderTables(
       const cells = [
         metric,
         any.unit,
-        any.better === "higher" ? "↑" : "↓",
+        _arrow(any.better),
         ...servers.map((name) => _cell(row.get(name), notes)),
         ...(servers.includes("ferry") ? peers.map((peer) => _ratio(ferry, row.get(peer))) : []),
         ...(withCeiling
@@ -244,7 +251,7 @@ export function renderTables(
           [
             metric,
             any.unit,
-            any.better === "higher" ? "↑" : "↓",
+            _arrow(any.better),
             ...CLIENT_SUBJECTS.map((name) => _cell(row.get(name), notes)),
             _ratio(ferry, curl),
             _ratio(ferry, lftp),
@@ -314,9 +321,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const names: BenchServerName[] = [];
   const skipped: Record<string, string> = {};
   for (const name of options.servers) {
-    const missing = name === "ferry" || name === "ferry-metrics"
-      ? undefined
-      : await peerServerMissing(name);
+    const missing = isFerry(name) ? undefined : await peerServerMissing(name);
     if (missing) {
       skipped[name] = missing;
       _log(`skipping ${name}: ${missing}`);

@@ -7,8 +7,8 @@
 
 import type { BenchServer, BenchTmp } from "./bench_server.ts";
 
-/** Whether a larger or a smaller figure is the better one. */
-export type Better = "higher" | "lower";
+/** Whether a larger or a smaller figure is the better one, or one nearest to 1 (a ratio to a target). */
+export type Better = "higher" | "lower" | "one";
 
 /** The samples of one figure for one subject (a server, a client or the loopback ceiling). */
 export interface Measurement {
@@ -53,6 +53,15 @@ export interface Workload {
   run(context: WorkloadContext): Promise<void>;
   /** The servers are started afresh after this workload (it leaves them worn: thousands of sessions). */
   restartAfter?: boolean;
+}
+
+/**
+ * The servers in the order run `run` measures them: rotated by one each run,
+ * so that no server always goes first (or right after another's transfer).
+ */
+export function inTurn<T>(servers: readonly T[], run: number): T[] {
+  const shift = servers.length === 0 ? 0 : run % servers.length;
+  return [...servers.slice(shift), ...servers.slice(0, shift)];
 }
 
 /** MiB in bytes. */

@@ -6,10 +6,12 @@
  * @module
  */
 
+import { serverCpu } from "../cpu_time.ts";
 import { BenchFtpClient } from "../ftp_bench_client.ts";
 import {
   describeError,
   formatCount,
+  inTurn,
   MiB,
   pool,
   timed,
@@ -32,21 +34,25 @@ export const concurrentWorkload: Workload = {
     for (const server of context.servers) await server.createFile(PATH, MiB);
     try {
       for (let run = 0; run < context.runs; run++) {
-        for (const server of context.servers) {
-          const { ms, value: result } = await timed(() =>
-            pool(clients, sessions, async () => {
-              const client = await BenchFtpClient.connect(server.host, server.port, {
-                replyTimeoutMs: SESSION_REPLY_TIMEOUT_MS,
-              });
-              try {
-                await client.login(server.user, server.password);
-                const bytes = await client.retrieve(PATH);
-                if (bytes !== MiB) throw new Error(`RETR gave ${bytes} bytes`);
-                await client.quit();
-              } finally {
-                client.close();
-              }
-            })
+        for (const server of inTurn(context.servers, run)) {
+          const { cpuMs, value: { ms, value: result } } = await serverCpu(
+            server,
+            () =>
+              timed(() =>
+                pool(clients, sessions, async () => {
+                  const client = await BenchFtpClient.connect(server.host, server.port, {
+                    replyTimeoutMs: SESSION_REPLY_TIMEOUT_MS,
+                  });
+                  try {
+                    await client.login(server.user, server.password);
+                    const bytes = await client.retrieve(PATH);
+                    if (bytes !== MiB) throw new Error(`RETR gave ${bytes} bytes`);
+                    await client.quit();
+                  } finally {
+                    client.close();
+                  }
+                })
+              ),
           );
           if (result.errors > 0) {
             context.log(
@@ -65,6 +71,18 @@ export const concurrentWorkload: Workload = {
             },
             (sessions - result.errors) / (ms / 1000),
           );
+          if (cpuMs !== undefined) {
+            context.record(
+              {
+                workload: "concurrent",
+                metric: `${label}: server CPU`,
+                unit: "CPU ms/session",
+                better: "lower",
+                subject: server.name,
+              },
+              cpuMs / sessions,
+            );
+          }
           context.record(
             {
               workload: "concurrent",

@@ -7,9 +7,17 @@
  */
 
 import { patternBlock } from "../bench_server.ts";
+import { serverCpu } from "../cpu_time.ts";
 import { BenchFtpClient } from "../ftp_bench_client.ts";
 import { measureLoopback } from "../loopback.ts";
-import { formatSize, MiB, timed, type Workload, type WorkloadContext } from "../workload.ts";
+import {
+  formatSize,
+  inTurn,
+  MiB,
+  timed,
+  type Workload,
+  type WorkloadContext,
+} from "../workload.ts";
 
 const PATH = "/stor.bin";
 
@@ -24,12 +32,27 @@ export const storWorkload: Workload = {
     const block = patternBlock();
     for (let run = 0; run < context.runs; run++) {
       context.record({ ...figure, subject: "loopback" }, await measureLoopback("send", size));
-      for (const server of context.servers) {
+      for (const server of inTurn(context.servers, run)) {
         const client = await BenchFtpClient.connect(server.host, server.port);
         try {
           await client.login(server.user, server.password);
-          const { ms } = await timed(() => client.store(PATH, block, size));
+          const { cpuMs, value: { ms } } = await serverCpu(
+            server,
+            () => timed(() => client.store(PATH, block, size)),
+          );
           context.record({ ...figure, subject: server.name }, size / MiB / (ms / 1000));
+          if (cpuMs !== undefined) {
+            context.record(
+              {
+                ...figure,
+                subject: server.name,
+                metric: `${metric}: server CPU`,
+                unit: "CPU ms/GiB",
+                better: "lower",
+              },
+              cpuMs / (size / (1024 * MiB)),
+            );
+          }
           await client.quit();
         } finally {
           client.close();
