@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { UserSettings } from "./auth/user_settings.ts";
+
 /** Everything `ferry serve` can be told. */
 export interface ServerConfig {
   /** Addresses to listen on. */
@@ -56,6 +58,15 @@ export interface ServerConfig {
   atomicUploads: boolean;
   /** On SIGINT/SIGTERM, how long running transfers may go on before they are cut, in milliseconds. */
   shutdownGraceMs: number;
+  /**
+   * Per-user settings for every user who does not set their own: quotas, rates,
+   * `max_sessions`, address lists (the `default_*` keys).
+   */
+  userDefaults: UserSettings;
+  /** The whole server's upload rate cap, bytes per second; none when absent. */
+  maxUploadRate?: number;
+  /** The whole server's download rate cap, bytes per second; none when absent. */
+  maxDownloadRate?: number;
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -77,6 +88,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsMaxVersion: "TLSv1.3",
   atomicUploads: false,
   shutdownGraceMs: 30_000,
+  userDefaults: {},
 };
 
 /**

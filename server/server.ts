@@ -22,6 +22,8 @@ import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage/storage.ts";
 import { loadSecureContext, TlsSetupError } from "./tls/tls_context.ts";
+import { serverLimits, UserLimits } from "./user_limits/user_limits.ts";
+import { measureDirectory, QuotaLedger } from "./user_limits/quota_ledger.ts";
 
 /** Thrown when the server cannot start; the message says what to fix. */
 export class StartupError extends CommandError {
@@ -68,6 +70,11 @@ export interface StartOptions {
   openStorage?: (home: string) => Promise<Storage>;
   /** The observers of the server's events (see {@linkcode FtpServer.events}); a new set when absent. */
   events?: ServerEvents;
+  /**
+   * Per-user limits, for a shared ledger or session counter (several
+   * instances); made from the config, with a local ledger, when absent.
+   */
+  limits?: UserLimits;
 }
 
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
@@ -217,6 +224,9 @@ export class FtpServer {
         ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
       passivePorts: new PassivePortPool(config.pasvPorts),
+      limits: options.limits ?? new UserLimits(serverLimits(config), {
+        ledger: new QuotaLedger((home) => measureDirectory(path.join(root, home))),
+      }),
       ...(secureContext ? { secureContext } : {}),
     };
     server.#limits = new ConnectionLimits(config);

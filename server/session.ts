@@ -30,6 +30,9 @@ import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { ServerEvents } from "./events.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage/storage.ts";
+import type { UserSettings } from "./auth/user_settings.ts";
+import type { UserLimits } from "./user_limits/user_limits.ts";
+import type { SessionSlot } from "./user_limits/session_slots.ts";
 import type { LoginThrottle } from "./auth/login_throttle.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 import { startServerTls, TicketBook } from "./tls/tls_context.ts";
@@ -45,10 +48,24 @@ export interface ServerContext {
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */
   readonly loginThrottle: LoginThrottle;
+  /** Per-user quotas, rates, session counts and address rules. */
+  readonly limits: UserLimits;
   /** The server's passive ports, for clear and TLS data channels. */
   readonly passivePorts: PassivePortPool;
   /** The TLS certificate and key, when FTPS is configured. */
   readonly secureContext?: SecureContext;
+}
+
+/** A logged-in user as the limits see them. */
+export interface SessionAccount {
+  /** The login name. */
+  readonly name: string;
+  /** The home, a virtual path from the served root. */
+  readonly home: string;
+  /** The user's settings with the server's defaults filled in. */
+  readonly settings: UserSettings;
+  /** The slot the session holds for the user's `max_sessions`. */
+  readonly slot: SessionSlot;
 }
 
 /** Options for a {@linkcode Session}. */
@@ -111,6 +128,8 @@ export class Session {
   storage: Storage | undefined;
   /** The logged-in user's permission letters. */
   permissions = "";
+  /** The logged-in user's home, effective limits and session slot. */
+  account: SessionAccount | undefined;
   /** The representation type: "A" (ASCII, the RFC 959 default) or "I" (image). */
   transferType: "A" | "I" = "A";
   /** Set by EPSV ALL: every other data-connection setup command is refused. */
@@ -554,6 +573,12 @@ export class Session {
     this.#wake?.();
   }
 
+  /** Ends the login's account: gives its session slot back. */
+  endAccount(): void {
+    this.account?.slot.release();
+    this.account = undefined;
+  }
+
   async #close(): Promise<void> {
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#heldTimer);
@@ -566,6 +591,7 @@ export class Session {
     this.dataChannel = undefined;
     this.passiveListener?.close();
     this.passiveListener = undefined;
+    this.endAccount();
     this.#ended = true;
     this.#runAfterReply();
     await new Promise<void>((resolve) => {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isIP } from "node:net";
+import { parseCidr as parseNetwork } from "../../protocol/cidr.ts";
 
 /** Settings of one user; every field is optional and absent means unlimited. */
 export interface UserSettings {
@@ -71,15 +71,11 @@ const _UNITS: readonly [string, number][] = [["T", 2 ** 40], ["G", 2 ** 30], ["M
  * ```
  */
 export function parseCidr(text: string): string {
-  const [address = "", prefix, ...rest] = text.trim().toLowerCase().split("/");
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) throw new RangeError(`Invalid CIDR block "${text}"`);
-  const max = family === 4 ? 32 : 128;
-  if (prefix === undefined) return `${address}/${max}`;
-  if (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > max) {
-    throw new RangeError(`Invalid prefix length in CIDR block "${text}"`);
+  try {
+    return parseNetwork(text.trim().toLowerCase()).text;
+  } catch (error) {
+    throw new RangeError(`Invalid CIDR block "${text}": ${(error as Error).message}`);
   }
-  return `${address}/${Number(prefix)}`;
 }
 
 function _parseNumber(key: string, text: string, kind: _Kind): number {

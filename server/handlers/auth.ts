@@ -9,9 +9,11 @@ import type { HandlerReply } from "../commands.ts";
 import type { Session } from "../session.ts";
 import { comparableAddress } from "../../protocol/address.ts";
 import { clearLoginRefused } from "./security.ts";
+import { addressRefusal } from "../user_limits/user_limits.ts";
 
 /** USER: starts a login; the reply never tells whether the user exists. */
 export function user(session: Session, name: string): Promise<HandlerReply> {
+  session.endAccount();
   session.storage = undefined;
   session.permissions = "";
   session.cwd = "/";
@@ -37,10 +39,19 @@ export async function pass(session: Session, password: string): Promise<HandlerR
   const name = session.user ?? "";
   const record = await session.context.authenticator.authenticate(name, password);
   const address = comparableAddress(session.peerAddress);
-  if (!record) {
+  const limits = session.context.limits;
+  const settings = record ? limits.settingsFor(record) : {};
+  // A refused address is answered exactly like a wrong password (same reply, same delay).
+  const refusal = record ? addressRefusal(settings, address) : undefined;
+  if (!record || refusal) {
     session.loginFailures++;
     const delay = session.context.loginThrottle.failure(address);
-    session.log("login", { ok: false, failures: session.loginFailures, delayMs: delay });
+    session.log("login", {
+      ok: false,
+      failures: session.loginFailures,
+      delayMs: delay,
+      ...(refusal ? { reason: refusal } : {}),
+    });
     await new Promise((resolve) => setTimeout(resolve, delay));
     if (session.loginFailures >= session.context.config.maxLoginFailures) {
       return {
@@ -51,8 +62,24 @@ export async function pass(session: Session, password: string): Promise<HandlerR
     }
     return { code: ReplyCode.NotLoggedIn, text: "Login incorrect." };
   }
+  const slot = await limits.slots.acquire(record.name, settings.maxSessions);
+  if (!slot) {
+    session.log("login", { ok: false, reason: "max_sessions", max: settings.maxSessions });
+    return {
+      code: ReplyCode.ServiceUnavailable,
+      text: "Too many sessions for this user; closing connection.",
+      close: true,
+    };
+  }
   session.context.loginThrottle.success(address);
-  session.storage = await session.context.openStorage(record.home);
+  try {
+    session.storage = await session.context.openStorage(record.home);
+  } catch (error) {
+    slot.release();
+    throw error;
+  }
+  session.account = { name: record.name, home: record.home, settings, slot };
+  limits.ledger.limit(record.home, settings);
   session.permissions = record.permissions;
   session.cwd = "/";
   session.afterReply(() =>

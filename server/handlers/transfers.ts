@@ -21,6 +21,14 @@ import {
   writeAll,
 } from "../data/transfer.ts";
 import { mlsxFormatter } from "./files.ts";
+import type { Direction } from "../user_limits/user_limits.ts";
+import { pacedStream } from "../user_limits/paced_stream.ts";
+import {
+  chargedFile,
+  type QuotaAccount,
+  QuotaExceededError,
+  UploadQuota,
+} from "../user_limits/upload_quota.ts";
 import { privateDataRequired } from "./security.ts";
 
 const encoder = new TextEncoder();
@@ -122,13 +130,18 @@ export async function retr(
   const started = performance.now();
   let bytes = 0;
   try {
-    const conn = await openData(
+    const conn = await pacedData(
       session,
+      "download",
       signal,
-      `Opening ${modeName(session)} mode data connection for ${posix.basename(path)} (${
-        file.size - offset
-      } bytes).`,
-      file.size - offset <= HOLD_BYTES,
+      openData(
+        session,
+        signal,
+        `Opening ${modeName(session)} mode data connection for ${posix.basename(path)} (${
+          file.size - offset
+        } bytes).`,
+        file.size - offset <= HOLD_BYTES,
+      ),
     );
     try {
       bytes = await sendFile(
@@ -181,8 +194,28 @@ function uploadTempPath(path: string): string {
   return posix.join(posix.dirname(path), `.${name}.ferry-upload-${suffix}`);
 }
 
-/** Checks before a data connection opens that an upload to `path` can be created. */
-async function checkUploadTarget(session: Session, path: string): Promise<void> {
+/** The data connection held to the user's and the server's rate caps (itself when none). */
+async function pacedData(
+  session: Session,
+  direction: Direction,
+  signal: AbortSignal,
+  opening: Promise<DataStream>,
+): Promise<DataStream> {
+  const conn = await opening;
+  const account = session.account;
+  if (!account) return conn;
+  return pacedStream(
+    conn,
+    session.context.limits.buckets(account.name, account.settings, direction),
+    signal,
+  );
+}
+
+/**
+ * Checks before a data connection opens that an upload to `path` can be
+ * created; returns the size of the file there now, if there is one.
+ */
+async function checkUploadTarget(session: Session, path: string): Promise<number | undefined> {
   if (path === "/") throw new FtpError(ReplyCode.FileUnavailable, "Is a directory.");
   refuseUploadTemp(path);
   const parent = await session.fs.stat(posix.dirname(path)).catch(() => undefined);
@@ -193,6 +226,25 @@ async function checkUploadTarget(session: Session, path: string): Promise<void> 
     ? undefined // a new name: no stat (and no error object) needed
     : await session.fs.stat(path).catch(() => undefined);
   if (existing?.type === "dir") throw new FtpError(ReplyCode.FileUnavailable, "Is a directory.");
+  return existing?.size;
+}
+
+/** The quota account of the logged-in user. */
+function quotaAccount(session: Session): QuotaAccount | undefined {
+  const account = session.account;
+  if (!account) return undefined;
+  return { ledger: session.context.limits.ledger, home: account.home, settings: account.settings };
+}
+
+/** Puts back what an upload stopped by its quota wrote: cut back to its old length, or removed. */
+async function undoUpload(session: Session, path: string, quota: UploadQuota): Promise<void> {
+  try {
+    if (quota.keep > 0) await session.fs.truncate(path, quota.keep);
+    else await session.fs.remove(path);
+  } catch {
+    // Gone already (a client's DELE): nothing to put back.
+  }
+  quota.undone();
 }
 
 interface UploadOptions {
@@ -226,14 +278,30 @@ async function upload(
   options: UploadOptions,
 ): Promise<void> {
   const { verb, path } = options;
-  await checkUploadTarget(session, path);
-  const conn = await openData(session, signal, options.preliminary);
+  const existing = await checkUploadTarget(session, path);
+  const temp = isAtomic(session, options) ? uploadTempPath(path) : undefined;
+  const account = quotaAccount(session);
+  const { offset = 0, append = false } = options.openOptions;
+  // A new file past the file quota is refused here, before any data moves.
+  const quota = account &&
+    await UploadQuota.begin(
+      account,
+      temp ?? path,
+      temp ? undefined : existing,
+      append ? existing ?? 0 : offset,
+    );
   const started = performance.now();
   let bytes = 0;
-  const temp = isAtomic(session, options) ? uploadTempPath(path) : undefined;
   let file: StorageFile | undefined;
   let done = false;
+  let overQuota = false;
   try {
+    const conn = await pacedData(
+      session,
+      "upload",
+      signal,
+      openData(session, signal, options.preliminary),
+    );
     file = await session.fs.openWrite(
       temp ?? path,
       temp ? { createNew: true } : options.openOptions,
@@ -241,21 +309,35 @@ async function upload(
     try {
       bytes = await receiveFile(
         conn,
-        file,
+        quota ? chargedFile(file, quota) : file,
         session.transferType === "A",
         session.context.config.dataTimeoutMs,
       );
     } catch (error) {
+      overQuota = error instanceof QuotaExceededError;
       const connectionFailed = error instanceof FtpError || error instanceof DataConnectionError;
       throw connectionFailed || signal.aborted ? aborted(signal, error) : error;
     } finally {
       file.close();
     }
-    if (temp) await commitUpload(session, temp, options);
+    if (temp) {
+      const replaced = await session.fs.stat(path).then((entry) => entry.size, () => undefined);
+      await commitUpload(session, temp, options);
+      if (account) quota?.replaced(account, path, replaced);
+    }
     done = true;
   } finally {
-    // Only a temporary file this upload created is removed; the target is never touched.
-    if (temp && file && !done) await session.fs.remove(temp).catch(() => {});
+    // Only a temporary file this upload created is removed; the target is never touched,
+    // but for an upload stopped by its quota, which takes back what it wrote.
+    if (temp && file && !done) {
+      await session.fs.remove(temp).catch(() => {});
+      quota?.undone();
+    } else if (overQuota && quota) {
+      await undoUpload(session, path, quota);
+    } else if (!file && quota) {
+      quota.cancel(); // the file was never opened: nothing changed on disk
+    }
+    quota?.settle();
     logTransfer(session, verb, path, bytes, started, done);
   }
 }

@@ -455,4 +455,12 @@ export class LocalStorage implements Storage {
   chmod(path: string, mode: number): Promise<void> {
     return settleAsync(() => Deno.chmod(this.#existing(path), mode & 0o7777));
   }
+
+  truncate(path: string, length: number): Promise<void> {
+    return settleAsync(() => {
+      const real = this.#existing(path);
+      if (!Deno.statSync(real).isFile) throw new NotAFileError();
+      return Deno.truncate(real, length);
+    });
+  }
 }

@@ -293,6 +293,17 @@ export class MemoryStorage implements Storage {
       this.#get(path).mode = mode & 0o7777;
     });
   }
+
+  truncate(path: string, length: number): Promise<void> {
+    return _settle(() => {
+      const node = this.#get(path);
+      if (node.kind !== "file") throw new NotAFileError();
+      if (length < node.size) {
+        this.#used -= node.size - length;
+        node.size = length;
+      }
+    });
+  }
 }
 
 function _contains(directory: _Directory, node: _Node): boolean {

@@ -75,4 +75,6 @@ export interface Storage {
   setModified(path: string, time: Date): Promise<void>;
   /** Sets the permission bits. */
   chmod(path: string, mode: number): Promise<void>;
+  /** Cuts a regular file to `length` bytes (an upload stopped by its quota goes back). */
+  truncate(path: string, length: number): Promise<void>;
 }
