@@ -41,6 +41,11 @@ function buildProgram(): Command {
     .option("--port <port>", "control port (0 picks a free one)", "2121")
     .option("--root <dir>", "directory to serve; users' homes are inside it", "./srv")
     .option("--credentials <file>", "credentials file", "./credentials.txt")
+    .option(
+      "--users <url>",
+      "keep users (and shared quota usage and session counts) in PostgreSQL: " +
+        "postgres://USER:PASSWORD@HOST:PORT/DB (default: $FERRY_USERS, else the credentials file)",
+    )
     .option("--anonymous", "allow anonymous read-only logins (user anonymous or ftp)")
     .option("--pasv-ports <low-high>", "passive data ports to use, e.g. 50000-50999")
     .option("--pasv-address <ipv4>", "address announced in PASV replies (for NAT)")
@@ -94,16 +99,22 @@ function buildProgram(): Command {
     });
 
   const user = program.command("user").description(
-    "Manage the virtual users in the credentials file.",
+    "Manage the virtual users (in the credentials file, or PostgreSQL with --users).",
   );
   const credentialsOption = [
     "--credentials <file>",
     "credentials file",
     "./credentials.txt",
   ] as const;
+  const usersOption = [
+    "--users <url>",
+    "edit the users in PostgreSQL instead: postgres://USER:PASSWORD@HOST:PORT/DB " +
+    "(default: $FERRY_USERS)",
+  ] as const;
   user.command("add <name>")
     .description("Add a user; the password is asked for (or read from stdin).")
     .option(...credentialsOption)
+    .option(...usersOption)
     .option("--home <dir>", "home directory inside the served root", "/")
     .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
     .option("--password-stdin", "read the password from stdin")
@@ -118,6 +129,7 @@ function buildProgram(): Command {
   user.command("passwd <name>")
     .description("Change a user's password.")
     .option(...credentialsOption)
+    .option(...usersOption)
     .option("--password-stdin", "read the password from stdin")
     .action(async (name: string, options) => {
       const { changePassword, readPassword } = await userModule();
@@ -128,6 +140,7 @@ function buildProgram(): Command {
   user.command("remove <name>")
     .description("Remove a user.")
     .option(...credentialsOption)
+    .option(...usersOption)
     .action(async (name: string, options) => {
       const { removeUser } = await userModule();
       await removeUser(name, options);
@@ -136,6 +149,7 @@ function buildProgram(): Command {
   user.command("list")
     .description("List the users.")
     .option(...credentialsOption)
+    .option(...usersOption)
     .action(async (options) => {
       const { listUsers } = await userModule();
       for (const record of await listUsers(options)) {

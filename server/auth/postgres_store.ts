@@ -4,7 +4,7 @@
  * changes made through any instance (or `ferry user`, or SQL) reach the
  * others at once through `LISTEN/NOTIFY`, with a short cache lifetime as a
  * fallback. When the database goes away, lookups fail fast with
- * {@linkcode UserDatabaseUnavailableError} (login answers 421) while a
+ * {@linkcode UserStoreUnavailableError} (login answers 421) while a
  * probe reconnects with backoff.
  *
  * @module
@@ -159,6 +159,7 @@ export class PostgresUserStore implements UserStore {
   #listening = false;
   #unlisten: (() => Promise<void>) | undefined;
   #closed = false;
+  readonly #attached: { close(): Promise<void> }[] = [];
 
   private constructor(address: PostgresAddress, sql: Sql, options: PostgresStoreOptions) {
     this.address = address;
@@ -245,7 +246,7 @@ export class PostgresUserStore implements UserStore {
    * Looks a user up: from the cache while change notifications are heard
    * (for up to `cacheMs`), else from the database.
    *
-   * @throws {UserDatabaseUnavailableError} If the database cannot be reached.
+   * @throws {UserStoreUnavailableError} If the database cannot be reached.
    */
   async lookup(name: string): Promise<UserRecord | undefined> {
     this.#health.check();
@@ -310,10 +311,19 @@ export class PostgresUserStore implements UserStore {
     if (rows.length === 0) throw new UserNotFoundError(name);
   }
 
-  /** Stops listening and closes the pool. */
+  /**
+   * Closes `resource` (a ledger, session slots) with the store, before the
+   * pool they share.
+   */
+  attach(resource: { close(): Promise<void> }): void {
+    this.#attached.push(resource);
+  }
+
+  /** Closes what is attached, stops listening and closes the pool. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const resource of this.#attached) await resource.close().catch(() => {});
     this.#health.close();
     await this.#unlisten?.().catch(() => {});
     await this.#sql.end({ timeout: 2 });

@@ -17,6 +17,8 @@ export interface ServedPaths {
   credentials: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** Environment variables the server reads (the PostgreSQL driver's, `FERRY_USERS`). */
+  env?: string[];
 }
 
 /**
@@ -38,6 +40,7 @@ export function narrowedFlags(paths: ServedPaths): string[] {
     "--allow-net",
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${absolute(paths.root)}`,
+    ...(paths.env && paths.env.length > 0 ? [`--allow-env=${paths.env.join(",")}`] : []),
   ];
 }
 

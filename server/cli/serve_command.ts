@@ -10,6 +10,7 @@ import { ExitStatus } from "../../cli/exit_status.ts";
 import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
 import { FtpServer } from "../server.ts";
 import { isIPv4 } from "node:net";
+import { checkPostgresPermissions, postgresServeEnv, resolveUsersUrl } from "./users_option.ts";
 
 /** The options `ferry serve` accepts, as commander parses them. */
 export interface ServeOptions {
@@ -34,6 +35,8 @@ export interface ServeOptions {
   tlsMaxVersion?: string;
   atomicUploads?: boolean;
   shutdownGrace?: string;
+  /** `postgres://…`: keep users (and shared quota usage and session counts) in PostgreSQL. */
+  users?: string;
 }
 
 function parseInteger(text: string, name: string, min: number, max: number): number {
@@ -123,6 +126,7 @@ export function serveConfig(options: ServeOptions): ServerConfig {
  */
 export async function serve(options: ServeOptions, args: string[] = []): Promise<void> {
   const config = serveConfig(options);
+  const usersUrl = resolveUsersUrl(options.users);
   const relaunch = holdsBroadPermissions() ? relaunchCommand() : undefined;
   if (relaunch) {
     // Broad read/write (an installed ferry, which is also the client): serve from a
@@ -132,11 +136,19 @@ export async function serve(options: ServeOptions, args: string[] = []): Promise
       credentials: config.credentials,
       ...(config.tlsCert ? { tlsCert: config.tlsCert } : {}),
       ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
+      ...(usersUrl !== undefined ? { env: postgresServeEnv() } : {}),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;
   }
-  const server = await FtpServer.start(config);
+  let server: FtpServer;
+  if (usersUrl !== undefined) {
+    checkPostgresPermissions();
+    const { startWithPostgres } = await import("./postgres_serve.ts");
+    server = await startWithPostgres(config, usersUrl);
+  } else {
+    server = await FtpServer.start(config);
+  }
   console.log(server.describe());
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const signalled = Promise.withResolvers<void>();

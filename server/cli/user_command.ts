@@ -17,6 +17,8 @@ import {
 } from "../auth/mod.ts";
 import { CredentialsFileStore } from "../auth/credentials_store.ts";
 import { UserExistsError, UserNotFoundError, type UserStore } from "../auth/user_store.ts";
+import { UserStoreUnavailableError } from "../auth/user_store_unavailable.ts";
+import { checkPostgresPermissions, resolveUsersUrl } from "./users_option.ts";
 
 /**
  * A failure a `ferry user` command reports to its user: an existing or
@@ -48,6 +50,8 @@ export class UserCommandError extends CommandError {
 export interface UserCommandOptions {
   /** Path of the credentials file. */
   credentials: string;
+  /** A `postgres://` URL: edit the users in PostgreSQL instead (default: `FERRY_USERS`). */
+  users?: string;
   /**
    * Home directory (virtual, relative to the served root), for `add` only.
    *
@@ -84,8 +88,18 @@ function _checkPassword(password: string): void {
   if (password === "") throw new UserCommandError("Password must not be empty");
 }
 
-/** Opens the credentials file as a store, turning its failures into UserCommandErrors. */
-async function _open(path: string, missingOk: boolean): Promise<UserStore> {
+/**
+ * Opens the store: PostgreSQL when `--users` (or `FERRY_USERS`) names it,
+ * else the credentials file; failures become UserCommandErrors.
+ */
+async function _open(options: UserCommandOptions, missingOk: boolean): Promise<UserStore> {
+  const url = resolveUsersUrl(options.users);
+  if (url !== undefined) {
+    checkPostgresPermissions();
+    const { PostgresUserStore } = await import("../auth/postgres_store.ts");
+    return await PostgresUserStore.open(url, { listen: false });
+  }
+  const path = options.credentials;
   try {
     return await CredentialsFileStore.open(path, { missingOk });
   } catch (error) {
@@ -105,6 +119,9 @@ async function _change(store: UserStore, change: () => Promise<void>): Promise<v
     await change();
   } catch (error) {
     if (error instanceof UserNotFoundError) {
+      throw new UserCommandError(error.message, { cause: error });
+    }
+    if (error instanceof UserStoreUnavailableError) {
       throw new UserCommandError(error.message, { cause: error });
     }
     if (error instanceof UserExistsError) {
@@ -142,7 +159,7 @@ export async function addUser(
   _check(() => checkUserName(name));
   const home = _check(() => normalizeHome(options.home ?? "/"));
   const permissions = _check(() => parsePermissions(options.perms ?? PERMISSION_LETTERS));
-  const store = await _open(options.credentials, true);
+  const store = await _open(options, true);
   if (await store.lookup(name) !== undefined) {
     await store.close();
     throw new UserCommandError(`User "${name}" already exists; use \`ferry user passwd\``);
@@ -181,7 +198,7 @@ export async function changePassword(
   options: UserCommandOptions,
 ): Promise<void> {
   _checkPassword(password);
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   const user = await store.lookup(name);
   if (user === undefined) {
     await store.close();
@@ -204,7 +221,7 @@ export async function changePassword(
  * ```
  */
 export async function removeUser(name: string, options: UserCommandOptions): Promise<void> {
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   await _change(store, () => store.remove(name));
 }
 
@@ -223,7 +240,7 @@ export async function removeUser(name: string, options: UserCommandOptions): Pro
  * ```
  */
 export async function listUsers(options: UserCommandOptions): Promise<UserRecord[]> {
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   try {
     return await store.list();
   } finally {

@@ -9,36 +9,13 @@
 import postgres from "postgres";
 import { CommandError } from "../../cli/command_error.ts";
 import { type PostgresAddress, redactSecret } from "./postgres_url.ts";
+import { UserStoreUnavailableError } from "../auth/user_store_unavailable.ts";
 
 /** A postgres.js query function (a pool). */
 export type Sql = postgres.Sql;
 
-/**
- * The environment variables postgres.js reads even when the URL names
- * everything; the narrowed server gets exactly these (`--allow-env`).
- */
-export const POSTGRES_DRIVER_ENV: readonly string[] = ["PGAPPNAME", "PGTARGETSESSIONATTRS"];
-
 /** The exit code of a start-up that the database refused (wrong password, no such database). */
 export const EXIT_POSTGRES_CONFIG = 2;
-
-/**
- * The user database cannot be used right now (down, unreachable, restarting).
- * At login it answers 421; elsewhere 451.
- *
- * @example
- * ```ts
- * new UserDatabaseUnavailableError("connection refused").message;
- * // "User database unavailable: connection refused"
- * ```
- */
-export class UserDatabaseUnavailableError extends Error {
-  /** @param reason Why, without secrets. */
-  constructor(reason: string, options?: ErrorOptions) {
-    super(`User database unavailable: ${reason}`, options);
-    this.name = "UserDatabaseUnavailableError";
-  }
-}
 
 /** The database refused ferry at start-up; the message says what to fix. */
 export class PostgresStartupError extends CommandError {
@@ -70,7 +47,7 @@ export interface ConnectOptions {
 /**
  * Opens a pool (lazily: nothing connects until the first query). Every
  * driver option is given here, so the driver reads only
- * {@linkcode POSTGRES_DRIVER_ENV} from the environment.
+ * `POSTGRES_DRIVER_ENV` (see postgres_url.ts) from the environment.
  */
 export function connectPostgres(address: PostgresAddress, options: ConnectOptions = {}): Sql {
   return postgres(address.url, {
@@ -204,14 +181,14 @@ export class DatabaseHealth {
     return this.#reason;
   }
 
-  /** Throws {@linkcode UserDatabaseUnavailableError} while down. */
+  /** Throws {@linkcode UserStoreUnavailableError} while down. */
   check(): void {
-    if (this.down) throw new UserDatabaseUnavailableError(this.#reason);
+    if (this.down) throw new UserStoreUnavailableError(this.#reason);
   }
 
   /**
    * Runs a query; a connection failure marks the database down and becomes
-   * {@linkcode UserDatabaseUnavailableError}. Other errors pass through.
+   * {@linkcode UserStoreUnavailableError}. Other errors pass through.
    */
   async run<T>(query: () => Promise<T>, describe: (error: unknown) => string): Promise<T> {
     this.check();
@@ -221,7 +198,7 @@ export class DatabaseHealth {
       if (!isConnectionError(error)) throw error;
       const reason = describe(error);
       this.markDown(reason);
-      throw new UserDatabaseUnavailableError(reason);
+      throw new UserStoreUnavailableError(reason);
     }
   }
 

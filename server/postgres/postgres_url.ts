@@ -5,6 +5,16 @@
  * @module
  */
 
+/**
+ * The environment variables the PostgreSQL driver (postgres.js) reads even
+ * when the URL names everything; a server with `--users postgres://…` needs
+ * `--allow-env` for exactly these (the narrowed relaunch gets them).
+ */
+export const POSTGRES_DRIVER_ENV: readonly string[] = ["PGAPPNAME", "PGTARGETSESSIONATTRS"];
+
+/** The environment variable that may hold the `--users` URL. */
+export const USERS_ENV = "FERRY_USERS";
+
 /** The parts of a PostgreSQL URL that may be shown (never the password). */
 export interface PostgresAddress {
   /** The URL as given (with its password): only for the driver. */

@@ -128,7 +128,7 @@ export class PostgresUsageLedger implements UsageLedger {
    * Adds `bytes` and `files` at `path` in one transaction, unless a limited
    * home (measured by some instance) containing it would pass its limits.
    *
-   * @throws {UserDatabaseUnavailableError} If the database cannot be reached.
+   * @throws {UserStoreUnavailableError} If the database cannot be reached.
    */
   async reserve(path: string, bytes: number, files: number): Promise<boolean> {
     await this.#flush();

@@ -74,7 +74,7 @@ export class PostgresSessionSlots implements SessionSlots {
    * Takes a lease for `user` unless it holds `max` unexpired leases on all
    * instances together.
    *
-   * @throws {UserDatabaseUnavailableError} If the database cannot be reached.
+   * @throws {UserStoreUnavailableError} If the database cannot be reached.
    */
   async acquire(user: string, max?: number): Promise<SessionSlot | undefined> {
     const id = crypto.randomUUID();

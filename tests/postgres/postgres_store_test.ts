@@ -8,7 +8,8 @@ import { hashPassword } from "../../server/auth/password_hash.ts";
 import { PostgresUserStore } from "../../server/auth/postgres_store.ts";
 import type { UserRecord } from "../../server/auth/user_record.ts";
 import { UserExistsError, UserNotFoundError } from "../../server/auth/user_store.ts";
-import { connectPostgres, UserDatabaseUnavailableError } from "../../server/postgres/connection.ts";
+import { connectPostgres } from "../../server/postgres/connection.ts";
+import { UserStoreUnavailableError } from "../../server/auth/user_store_unavailable.ts";
 import { migrate, SCHEMA_VERSION } from "../../server/postgres/migrations.ts";
 import { parsePostgresUrl } from "../../server/postgres/postgres_url.ts";
 import { PostgresUsageLedger } from "../../server/user_limits/postgres_ledger.ts";
@@ -225,11 +226,11 @@ Deno.test("postgres user store, ledger and session slots", async (t) => {
         await pg.stop();
         await eventually(() =>
           store.lookup("gina").then(() => false, (error) => {
-            assert.ok(error instanceof UserDatabaseUnavailableError, String(error));
+            assert.ok(error instanceof UserStoreUnavailableError, String(error));
             return true;
           }), 3000);
         const started = Date.now();
-        await assert.rejects(store.lookup("gina"), UserDatabaseUnavailableError);
+        await assert.rejects(store.lookup("gina"), UserStoreUnavailableError);
         assert.ok(Date.now() - started < 1000, "fails fast while down");
         assert.deepEqual(events, ["down"]);
         await pg.start();
