@@ -59,6 +59,26 @@ export const MIGRATIONS: readonly Migration[] = [
         expires_at timestamptz not null
       )`,
       `create index ferry_session_leases_user on ferry_session_leases (user_name, expires_at)`,
+      // One round trip per login: lock the user's leases, drop expired ones,
+      // count, and take a lease unless the user holds p_max already.
+      `create function ferry_take_session_lease(
+        p_id text, p_user text, p_instance text, p_lease_ms bigint, p_max bigint
+      ) returns boolean language plpgsql as $$
+      declare
+        held bigint;
+      begin
+        perform pg_advisory_xact_lock(hashtext('ferry-slots:' || p_user));
+        delete from ferry_session_leases where user_name = p_user and expires_at < now();
+        if p_max is not null then
+          select count(*) into held from ferry_session_leases where user_name = p_user;
+          if held >= p_max then
+            return false;
+          end if;
+        end if;
+        insert into ferry_session_leases (id, user_name, instance, expires_at)
+          values (p_id, p_user, p_instance, now() + p_lease_ms * interval '1 millisecond');
+        return true;
+      end $$`,
       `create function ferry_users_notify() returns trigger language plpgsql as $$
       begin
         perform pg_notify('${USERS_CHANNEL}', coalesce(new.name, old.name));

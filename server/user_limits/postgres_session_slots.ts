@@ -78,22 +78,11 @@ export class PostgresSessionSlots implements SessionSlots {
    */
   async acquire(user: string, max?: number): Promise<SessionSlot | undefined> {
     const id = crypto.randomUUID();
-    const taken = await this.#run(() =>
-      this.#sql.begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(hashtext(${`ferry-slots:${user}`}))`;
-        await tx`delete from ferry_session_leases
-          where user_name = ${user} and expires_at < now()`;
-        if (max !== undefined) {
-          const [row] = await tx<{ held: string }[]>`
-            select count(*) as held from ferry_session_leases where user_name = ${user}`;
-          if (Number(row?.held ?? 0) >= max) return false;
-        }
-        await tx`insert into ferry_session_leases (id, user_name, instance, expires_at)
-          values (${id}, ${user}, ${this.instance},
-            now() + ${this.#leaseMs} * interval '1 millisecond')`;
-        return true;
-      })
+    const [row] = await this.#run(() =>
+      this.#sql<{ taken: boolean }[]>`select ferry_take_session_lease(${id}, ${user},
+        ${this.instance}, ${this.#leaseMs}, ${max ?? null}) as taken`
     );
+    const taken = row?.taken === true;
     if (!taken) return undefined;
     this.#held.set(id, user);
     this.#startRenewing();
