@@ -149,6 +149,25 @@ Deno.test("two ferry instances share users, quotas and outages through PostgreSQ
     assert.ok(logA.some((line) => / user-database-up /.test(line)));
     const list = await onA.download("NLST");
     assert.equal(list.final.code, 226, "the session from before the outage still works");
+
+    // max_sessions counts the sessions on both instances.
+    const admin2 = await PostgresUserStore.open(pg.url, { listen: false });
+    try {
+      const carol = (await admin2.lookup("carol"))!;
+      await admin2.add({ ...carol, name: "eve", settings: { maxSessions: 1 } });
+    } finally {
+      await admin2.close();
+    }
+    const eveA = (await eventually(async () => (await tryLogin(portA, "eve", "pw-carol")).client))
+      .value;
+    const second = await tryLogin(portB, "eve", "pw-carol");
+    assert.equal(second.reply.code, 421, format(second.reply));
+    assert.match(format(second.reply), /Too many sessions/);
+    await eveA.command("QUIT");
+    await eveA.close();
+    clients.push(
+      (await eventually(async () => (await tryLogin(portB, "eve", "pw-carol")).client)).value,
+    );
   } finally {
     for (const client of clients) await client.close();
     for (const server of servers) await server.close();
