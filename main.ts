@@ -6,24 +6,32 @@
  * @module
  */
 
-import { Command, CommanderError } from "commander";
-import { defineClientCommands } from "./client/cli.ts";
+import type { Command } from "commander";
 import { CommandError } from "./cli/command_error.ts";
 import { ExitStatus } from "./cli/exit_status.ts";
 
+/** What `ferry --version` prints. */
+const VERSION = "0.1.0";
+
 // Each command's modules load when it runs (static specifiers, so `deno compile`
 // still embeds them): a client command never pays for the server's, nor
-// `ferry serve` for the client's.
+// `ferry serve` for the client's. `ferry client` and `ferry --version` load
+// neither commander nor the npm layer: they start like any small program.
+const clientModule = () => import("./client/cli.ts");
 const serverModule = () => import("./server/cli/serve_command.ts");
 const userModule = () => import("./server/cli/user_command.ts");
 const certModule = () => import("./server/cli/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function buildProgram(): Command {
+async function buildProgram(): Promise<Command> {
+  const [{ Command }, { CLIENT_DESCRIPTION }] = await Promise.all([
+    import("commander"),
+    import("./client/cli_spec.ts"),
+  ]);
   const program = new Command("ferry")
     .description("An FTP server and client in one program.")
-    .version("0.1.0")
+    .version(VERSION)
     .exitOverride()
     // Decided here, so commander never reads color variables from the environment
     // (the server runs without --allow-env).
@@ -156,7 +164,8 @@ function buildProgram(): Command {
         console.log(`${record.name}\t${record.home}\t${record.permissions}`);
       }
     });
-  defineClientCommands(program.command("client"));
+  // Listed here for `ferry --help`; main() runs `ferry client …` before commander loads.
+  program.command("client").description(CLIENT_DESCRIPTION).helpOption(false);
   return program;
 }
 
@@ -164,12 +173,26 @@ function buildProgram(): Command {
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
 
+/** Whether `error` is commander's (a usage error, or help and version shown). */
+function isCommanderError(error: unknown): error is { exitCode: number } {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && code.startsWith("commander.");
+}
+
 async function main(args: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(args, { from: "user" });
+    const [first, ...rest] = args;
+    if (first === "client") {
+      const { runClientCli } = await clientModule();
+      await runClientCli(rest);
+    } else if ((first === "--version" || first === "-V") && rest.length === 0) {
+      console.log(VERSION);
+    } else {
+      await (await buildProgram()).parseAsync(args, { from: "user" });
+    }
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (isCommanderError(error)) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof ExitStatus) return error.exitCode;

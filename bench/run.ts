@@ -30,6 +30,7 @@ import { concurrentWorkload } from "./workloads/concurrent.ts";
 import { listingWorkload } from "./workloads/listing.ts";
 import { idleMemoryWorkload } from "./workloads/idle_memory.ts";
 import { clientsWorkload } from "./workloads/clients.ts";
+import { STARTUP_SUBJECTS, startupWorkload } from "./workloads/startup.ts";
 import type { Measurement, Workload, WorkloadContext } from "./workload.ts";
 
 /** Every workload, in the order they run and appear. */
@@ -43,6 +44,7 @@ export const WORKLOADS: readonly Workload[] = [
   concurrentWorkload,
   listingWorkload,
   clientsWorkload,
+  startupWorkload,
 ];
 
 const BENCH_DIR = import.meta.dirname ?? "bench";
@@ -176,7 +178,9 @@ export function renderTables(
   const notes: string[] = [];
   const peers = servers.filter((name) => name !== "ferry");
   const out: string[] = [];
-  const serverFigures = measurements.filter((m) => m.workload !== "clients");
+  const serverFigures = measurements.filter((m) =>
+    m.workload !== "clients" && m.workload !== "startup"
+  );
   if (serverFigures.length > 0) {
     const withCeiling = serverFigures.some((m) => m.subject === "loopback");
     const header = [
@@ -238,6 +242,31 @@ export function renderTables(
           ].join(" | ")
         } |`,
       );
+    }
+  }
+  const startupFigures = measurements.filter((m) => m.workload === "startup");
+  if (startupFigures.length > 0) {
+    if (out.length > 0) out.push("");
+    const header = [
+      "start-up (whole process)",
+      "unit",
+      "better",
+      ...STARTUP_SUBJECTS,
+      "ferry/empty",
+      "ferry/curl",
+    ];
+    out.push(`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`);
+    for (const [metric, row] of _rows(startupFigures)) {
+      const ferry = row.get("ferry");
+      const cells = [
+        metric,
+        "ms",
+        "↓",
+        ...STARTUP_SUBJECTS.map((name) => _cell(row.get(name), notes)),
+        _ratio(ferry, row.get("empty deno run")),
+        _ratio(ferry, row.get("curl")),
+      ];
+      out.push(`| ${cells.join(" | ")} |`);
     }
   }
   if (notes.length > 0) {

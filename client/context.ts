@@ -6,12 +6,12 @@
  * @module
  */
 
-import { HiddenInputCancelledError, readHiddenLine } from "../cli/hidden_input.ts";
 import { ClientError, ExitCode } from "./errors.ts";
 import { FtpClient } from "./ftp_client.ts";
-import type { ExistingPolicy, TypeChoice } from "./transfer/local_transfer.ts";
+import type { TypeChoice } from "./transfer/local_transfer.ts";
+import type { ExistingPolicy } from "./transfer/overwrite.ts";
 import { ProgressBar } from "./transfer/progress.ts";
-import { readCaFile, type TlsSettings } from "./tls/tls.ts";
+import { readCaFile, type TlsSettings } from "./tls/settings.ts";
 import {
   credentialEnvironment,
   type Credentials,
@@ -82,6 +82,10 @@ export function processIo(): ClientIo {
       },
       prompt: async (message) => {
         if (!Deno.stdin.isTerminal()) return undefined;
+        // Loaded only when a password is asked for: most runs never prompt.
+        const { HiddenInputCancelledError, readHiddenLine } = await import(
+          "../cli/hidden_input.ts"
+        );
         try {
           return await readHiddenLine(message);
         } catch (error) {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Reply } from "../protocol/reply.ts";
+import { type Reply, ReplyCode, replyKind } from "../protocol/reply.ts";
 import { CommandError } from "../cli/command_error.ts";
 
 /** Exit codes of `ferry client`, documented in the README. */
@@ -59,9 +59,11 @@ export class FtpReplyError extends ClientError {
 }
 
 function exitCodeFor(verb: string, code: number): number {
-  if (verb === "USER" || verb === "PASS" || verb === "ACCT" || code === 530) return ExitCode.Login;
-  if (code === 426) return ExitCode.TransferInterrupted;
-  if (code === 421) return ExitCode.Connect;
-  if (code >= 500 || code === 450) return ExitCode.RemoteFile;
+  if (verb === "USER" || verb === "PASS" || verb === "ACCT" || code === ReplyCode.NotLoggedIn) {
+    return ExitCode.Login;
+  }
+  if (code === ReplyCode.TransferAborted) return ExitCode.TransferInterrupted;
+  if (code === ReplyCode.ServiceUnavailable) return ExitCode.Connect;
+  if (replyKind(code) === "permanent" || code === ReplyCode.FileBusy) return ExitCode.RemoteFile;
   return ExitCode.Failure;
 }

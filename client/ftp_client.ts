@@ -7,27 +7,21 @@
  */
 
 import {
-  comparableAddress,
-  formatEprtArgument,
-  formatPortArgument,
-  parseEpsvReply,
-  parsePasvReply,
-} from "../protocol/address.ts";
-import {
   type ListingEntry,
   parseListLine,
   parseMlsxLine,
   parseMlsxTime,
 } from "../protocol/listing.ts";
-import { type Reply, replyKind } from "../protocol/reply.ts";
+import { isNegativeReply, type Reply, ReplyCode, replyKind } from "../protocol/reply.ts";
 import { CrlfToLf, LfToCrlf } from "../protocol/type_a.ts";
 import { unquotePath } from "../protocol/virtual_path.ts";
-import { ControlConnection } from "./connection/control_connection.ts";
-import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
-import { authRefused, REUSE_REQUIRED_MESSAGE, type TlsSettings } from "./tls/tls.ts";
-import { secureDataConnection } from "./tls/data_connection.ts";
 import { pump } from "../transport/pump.ts";
 import type { DataStream } from "../transport/data_stream.ts";
+import { ControlConnection } from "./connection/control_connection.ts";
+import { DataConnections } from "./connection/data_connection.ts";
+import { runTransfer } from "./connection/transfer.ts";
+import { ClientError, ExitCode, FtpReplyError } from "./errors.ts";
+import { authRefused, type TlsSettings } from "./tls/settings.ts";
 
 /** How to reach and log in to a server. */
 export interface FtpConnectOptions {
@@ -76,11 +70,6 @@ export interface UploadOptions extends TransferOptions {
   append?: boolean;
 }
 
-interface DataSetup {
-  connection(): Promise<Deno.Conn>;
-  close(): void;
-}
-
 /**
  * Transfer buffer sizes. An upload's 256 KiB stays in the CPU cache between
  * the file read and the socket write: 1 MiB doubled the client's system time
@@ -94,32 +83,16 @@ function transferBuffers(size: number): [Uint8Array, Uint8Array] {
   return [new Uint8Array(size), new Uint8Array(size)];
 }
 
-/** How many times a transfer refused with 425 or 450 is tried again. */
-const TRANSIENT_RETRIES = 2;
-
-/** A 425/450 refusal of a transfer command, before any data moved: worth a retry. */
-class TransientRefusal extends FtpReplyError {}
-
 async function writeAll(conn: DataStream, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) written += await conn.write(data.subarray(written));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ClientError(message, ExitCode.Connect)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**
  * A logged-in FTP session.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const client = await FtpClient.connect({ host: "127.0.0.1", port: 2121, user: "demo", password: "demo" });
  * console.log(await client.list("/"));
  * await client.quit();
@@ -130,15 +103,17 @@ export class FtpClient {
   readonly features: Map<string, string> = new Map();
   readonly #control: ControlConnection;
   readonly #options: FtpConnectOptions;
+  readonly #data: DataConnections;
   #type: "A" | "I" | undefined;
-  #epsvFailed = false;
-  #eprtFailed = false;
-  #active: boolean;
 
   private constructor(control: ControlConnection, options: FtpConnectOptions) {
     this.#control = control;
     this.#options = options;
-    this.#active = options.active ?? false;
+    this.#data = new DataConnections(control, {
+      active: options.active ?? false,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      tls: options.tls !== undefined,
+    });
   }
 
   /** Connects, logs in and reads the server's features. */
@@ -157,10 +132,12 @@ export class FtpClient {
     );
     const client = new FtpClient(connection, options);
     try {
-      if (greeting.code !== 220) throw new FtpReplyError("connect", greeting, ExitCode.Connect);
+      if (greeting.code !== ReplyCode.ServiceReady) {
+        throw new FtpReplyError("connect", greeting, ExitCode.Connect);
+      }
       if (tlsSettings?.mode === "explicit") {
         const auth = await connection.request("AUTH", "TLS");
-        if (auth.code !== 234) throw authRefused(auth);
+        if (auth.code !== ReplyCode.AuthOk) throw authRefused(auth);
         await connection.startTls(options.host, tlsSettings);
       }
       await client.login(options.user ?? "anonymous", options.password ?? "anonymous@");
@@ -176,11 +153,11 @@ export class FtpClient {
 
   /** Whether data connections are made in active mode. */
   get active(): boolean {
-    return this.#active;
+    return this.#data.active;
   }
 
   set active(value: boolean) {
-    this.#active = value;
+    this.#data.active = value;
   }
 
   /** The TLS version of the control connection ("TLSv1.3"), or undefined for plain FTP. */
@@ -201,13 +178,17 @@ export class FtpClient {
   /** Logs in with USER/PASS (ACCT is not supported). */
   async login(user: string, password: string): Promise<void> {
     let reply = await this.#control.request("USER", user);
-    if (reply.code === 331) reply = await this.#control.request("PASS", password);
-    if (reply.code !== 230 && reply.code !== 202) throw new FtpReplyError("PASS", reply);
+    if (reply.code === ReplyCode.NeedPassword) {
+      reply = await this.#control.request("PASS", password);
+    }
+    if (reply.code !== ReplyCode.LoggedIn && reply.code !== ReplyCode.Superfluous) {
+      throw new FtpReplyError("PASS", reply);
+    }
   }
 
   async #readFeatures(): Promise<void> {
     const reply = await this.#control.request("FEAT");
-    if (reply.code !== 211) return;
+    if (reply.code !== ReplyCode.SystemStatus) return;
     for (const line of reply.lines.slice(1, -1)) {
       const text = line.trim();
       if (text === "") continue;
@@ -220,7 +201,7 @@ export class FtpClient {
   /** Sends a command and returns its reply, throwing on 4xx/5xx. */
   async command(verb: string, argument?: string): Promise<Reply> {
     const reply = await this.#control.request(verb, argument);
-    if (reply.code >= 400) throw new FtpReplyError(verb, reply);
+    if (isNegativeReply(reply.code)) throw new FtpReplyError(verb, reply);
     return reply;
   }
 
@@ -274,7 +255,7 @@ export class FtpClient {
   /** Renames a remote file or directory. */
   async rename(from: string, to: string): Promise<void> {
     const reply = await this.#control.request("RNFR", from);
-    if (reply.code !== 350) throw new FtpReplyError("RNFR", reply);
+    if (reply.code !== ReplyCode.PendingFurtherInfo) throw new FtpReplyError("RNFR", reply);
     await this.command("RNTO", to);
   }
 
@@ -282,7 +263,7 @@ export class FtpClient {
   async size(path: string): Promise<number | undefined> {
     await this.setType("I");
     const reply = await this.#control.request("SIZE", path);
-    if (reply.code !== 213) return undefined;
+    if (reply.code !== ReplyCode.FileStatus) return undefined;
     const size = Number(reply.lines.at(-1)?.trim());
     return Number.isSafeInteger(size) ? size : undefined;
   }
@@ -290,7 +271,7 @@ export class FtpClient {
   /** A file's modification time, or undefined if the server cannot tell. */
   async modified(path: string): Promise<Date | undefined> {
     const reply = await this.#control.request("MDTM", path);
-    if (reply.code !== 213) return undefined;
+    if (reply.code !== ReplyCode.FileStatus) return undefined;
     try {
       return parseMlsxTime(reply.lines.at(-1)?.trim() ?? "");
     } catch {
@@ -306,8 +287,8 @@ export class FtpClient {
     const name = path.split("/").filter(Boolean).at(-1) ?? "/";
     if (this.features.has("MLST")) {
       const reply = await this.#control.request("MLST", path);
-      if (reply.code >= 500) return undefined;
-      if (reply.code >= 400) throw new FtpReplyError("MLST", reply);
+      if (replyKind(reply.code) === "permanent") return undefined;
+      if (isNegativeReply(reply.code)) throw new FtpReplyError("MLST", reply);
       const line = reply.lines.find((text, i) => i > 0 && text.includes(";"));
       if (line) return { ...parseMlsxLine(line.trimStart()).entry, name };
     }
@@ -320,7 +301,7 @@ export class FtpClient {
     }
     const here = await this.pwd();
     const cwd = await this.#control.request("CWD", path);
-    if (cwd.code !== 250) return undefined;
+    if (cwd.code !== ReplyCode.FileActionOk) return undefined;
     await this.cd(here);
     return { name, type: "dir", size: 0, mtime: new Date(0) };
   }
@@ -420,249 +401,14 @@ export class FtpClient {
     });
   }
 
-  /**
-   * Runs one data transfer: sets up the data connection, sends REST and the
-   * command, moves the data, and waits for both the end of the data and the
-   * final reply before it counts as done.
-   */
-  async #transfer(
+  /** Runs one data transfer (see {@linkcode runTransfer}). */
+  #transfer(
     verb: string,
     path: string | undefined,
     offset: number,
     move: (conn: DataStream) => Promise<number>,
   ): Promise<number> {
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await this.#transferOnce(verb, path, offset, move);
-      } catch (error) {
-        // 425 (no data connection) and 450 (file busy) before any data moved are
-        // transient by definition (RFC 959 §4.2): try again with a fresh data connection.
-        if (!(error instanceof TransientRefusal) || attempt > TRANSIENT_RETRIES) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-      }
-    }
-  }
-
-  async #transferOnce(
-    verb: string,
-    path: string | undefined,
-    offset: number,
-    move: (conn: DataStream) => Promise<number>,
-  ): Promise<number> {
-    const data = await this.#openData();
-    try {
-      if (offset > 0) {
-        const rest = await this.#control.request("REST", String(offset));
-        if (rest.code !== 350) throw new FtpReplyError("REST", rest);
-      }
-      const exchange = this.#control.send(verb, path);
-      const first = await this.#control.read(exchange);
-      if (exchange.final) {
-        this.#checkTlsRefusal(verb, first);
-        throw first.code === 425 || first.code === 450
-          ? new TransientRefusal(verb, first)
-          : new FtpReplyError(verb, first);
-      }
-      let conn: DataStream;
-      try {
-        conn = await this.#secureData(await data.connection());
-      } catch (error) {
-        // The server may say why (a 522 after refusing the TLS handshake): read its verdict.
-        if (this.#options.tls && !this.#control.closed) {
-          const reply = await this.#control.read(exchange).catch(() => undefined);
-          if (reply) this.#checkTlsRefusal(verb, reply);
-        }
-        throw error;
-      }
-      let moved = 0;
-      let moveError: unknown;
-      try {
-        moved = await move(conn);
-        await conn.flush?.();
-      } catch (error) {
-        moveError = error;
-      } finally {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
-      let final: Reply | undefined;
-      try {
-        do {
-          final = await this.#control.read(exchange);
-        } while (!exchange.final);
-      } catch (error) {
-        // After a transfer we broke off, some servers never send the final
-        // reply (pure-ftpd 1.0.50): report the interruption, not the timeout.
-        if (moveError === undefined) throw error;
-      }
-      if (final) this.#checkTlsRefusal(verb, final);
-      if (moveError instanceof ClientError) throw moveError;
-      if (moveError !== undefined) {
-        const local = moveError instanceof Deno.errors.NotFound ||
-          moveError instanceof Deno.errors.PermissionDenied ||
-          /ENOSPC|No space/.test(String(moveError));
-        throw new ClientError(
-          `${verb} ${local ? "local I/O error" : "interrupted"}: ${(moveError as Error).message}`,
-          local ? ExitCode.LocalIo : ExitCode.TransferInterrupted,
-          { cause: moveError },
-        );
-      }
-      // Without a move error, the loop above either returned a final reply or threw.
-      const done = final!;
-      if (replyKind(done.code) !== "completion") {
-        throw new FtpReplyError(
-          verb,
-          done,
-          done.code === 426 || done.code === 451 ? ExitCode.TransferInterrupted : undefined,
-        );
-      }
-      return moved;
-    } finally {
-      data.close();
-    }
-  }
-
-  /**
-   * With PROT P, a 522 to a transfer means the server refused the data
-   * connection's TLS: throws the error that says why and what to do.
-   */
-  #checkTlsRefusal(verb: string, reply: Reply): void {
-    if (!this.#options.tls || reply.code !== 522) return;
-    const text = `${reply.code} ${reply.lines.join(" ").trim()}`;
-    if (/reuse|resum/i.test(text)) {
-      throw new ClientError(
-        `${verb}: ${REUSE_REQUIRED_MESSAGE} (the server said: ${text})`,
-        ExitCode.Connect,
-      );
-    }
-    throw new ClientError(
-      `${verb}: the server refused TLS on the data connection (${text}); ` +
-        `if it requires TLS session reuse: ${REUSE_REQUIRED_MESSAGE}`,
-      ExitCode.Connect,
-    );
-  }
-
-  /**
-   * With FTPS, the data connection becomes a TLS client socket (in active
-   * mode too, RFC 4217 §10), checked like the control connection and
-   * offering the control connection's session; clear data stays a `Deno.Conn`.
-   */
-  async #secureData(conn: Deno.Conn): Promise<DataStream> {
-    const settings = this.#options.tls;
-    if (!settings) return conn;
-    return await secureDataConnection(
-      conn,
-      this.#options.host,
-      settings,
-      this.#control.tls,
-      this.#options.timeoutMs ?? 30_000,
-    );
-  }
-
-  async #openData(): Promise<DataSetup> {
-    return this.#active ? await this.#openActive() : await this.#openPassive();
-  }
-
-  async #openPassive(): Promise<DataSetup> {
-    let port: number | undefined;
-    if (!this.#epsvFailed) {
-      const reply = await this.#control.request("EPSV");
-      if (reply.code === 229) port = parseEpsvReply(reply.lines.join(" "));
-      else if (reply.code >= 500) this.#epsvFailed = true;
-      else throw new FtpReplyError("EPSV", reply, ExitCode.Connect);
-    }
-    if (port === undefined) {
-      const reply = await this.#control.request("PASV");
-      if (reply.code !== 227) throw new FtpReplyError("PASV", reply, ExitCode.Connect);
-      // The address in the reply is ignored: data goes to the server we are talking to.
-      port = parsePasvReply(reply.lines.join(" ")).port;
-    }
-    const hostname = comparableAddress(this.#control.remoteAddress);
-    const timeoutMs = this.#options.timeoutMs ?? 30_000;
-    let conn: Deno.Conn;
-    try {
-      conn = await Deno.connect({ hostname, port, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (error) {
-      throw new ClientError(
-        `Cannot open data connection to ${hostname} port ${port}: ${(error as Error).message}`,
-        ExitCode.Connect,
-      );
-    }
-    return {
-      connection: () => Promise.resolve(conn),
-      close: () => {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      },
-    };
-  }
-
-  async #openActive(): Promise<DataSetup> {
-    const hostname = comparableAddress(this.#control.localAddress);
-    const listener = Deno.listen({ hostname, port: 0 });
-    const close = () => {
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-    };
-    try {
-      const port = listener.addr.port;
-      let reply: Reply | undefined;
-      if (!this.#eprtFailed) {
-        reply = await this.#control.request(
-          "EPRT",
-          formatEprtArgument({ host: hostname, port, family: this.#control.family }),
-        );
-        if (reply.code >= 500 && reply.code !== 501 && this.#control.family === 4) {
-          this.#eprtFailed = true;
-          reply = undefined;
-        }
-      }
-      if (!reply) {
-        reply = await this.#control.request("PORT", formatPortArgument({ host: hostname, port }));
-      }
-      if (reply.code !== 200) throw new FtpReplyError("PORT", reply, ExitCode.Connect);
-    } catch (error) {
-      close();
-      throw error;
-    }
-    const server = comparableAddress(this.#control.remoteAddress);
-    const timeoutMs = this.#options.timeoutMs ?? 30_000;
-    let accepted: Deno.Conn | undefined;
-    return {
-      connection: async () => {
-        const accept = async () => {
-          while (true) {
-            const conn = await listener.accept();
-            if (comparableAddress(conn.remoteAddr.hostname) === server) return conn;
-            conn.close(); // not from the server: refuse a stolen data connection
-          }
-        };
-        accepted = await withTimeout(
-          accept(),
-          timeoutMs,
-          "Server did not open the data connection",
-        );
-        close();
-        return accepted;
-      },
-      close: () => {
-        close();
-        try {
-          accepted?.close();
-        } catch {
-          // already closed
-        }
-      },
-    };
+    return runTransfer(this.#control, this.#data, { verb, path, offset, move });
   }
 
   /** Says QUIT and closes the connection. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6 } from "./ip_literal.ts";
 
 /** A host and port, with the IP family of the host literal. */
 export interface HostPort {

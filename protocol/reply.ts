@@ -32,6 +32,8 @@ export const ReplyCode = {
   NeedAccount: 332,
   PendingFurtherInfo: 350,
   ServiceUnavailable: 421,
+  /** RFC 2228: the server needs a security resource it does not have. */
+  SecurityResourceUnavailable: 431,
   CannotOpenData: 425,
   TransferAborted: 426,
   FileBusy: 450,
@@ -94,6 +96,20 @@ export function replyKind(code: number): ReplyKind {
     default:
       throw new RangeError(`Invalid reply code ${code}`);
   }
+}
+
+/**
+ * Whether a reply refuses the command: a transient (4xx) or permanent (5xx)
+ * negative completion (RFC 959 §4.2.1).
+ *
+ * @example
+ * ```ts
+ * isNegativeReply(550); // true
+ * ```
+ */
+export function isNegativeReply(code: number): boolean {
+  const kind = replyKind(code);
+  return kind === "transient" || kind === "permanent";
 }
 
 /**
@@ -273,4 +289,20 @@ export class ReplyParser {
 /** The text of a reply as one string, lines joined with "\n". */
 export function replyText(reply: Reply): string {
   return reply.lines.join("\n");
+}
+
+/**
+ * A parsed reply's lines as they are shown to a user (`-v`, `quote`, the
+ * shell): `213-first`, middle lines as sent, `213 last`.
+ *
+ * @example
+ * ```ts
+ * formatReplyLines({ code: 213, lines: ["42"] }); // ["213 42"]
+ * ```
+ */
+export function formatReplyLines(reply: Reply): string[] {
+  const last = reply.lines.length - 1;
+  return reply.lines.map((line, i) =>
+    i === last ? `${reply.code} ${line}` : i === 0 ? `${reply.code}-${line}` : line
+  );
 }

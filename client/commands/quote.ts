@@ -4,26 +4,10 @@
  * @module
  */
 
-import type { Reply } from "../../protocol/reply.ts";
+import { formatReplyLines, isNegativeReply, type Reply, ReplyCode } from "../../protocol/reply.ts";
 import type { ClientContext } from "../context.ts";
 import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
 import { parseFtpUrl } from "../url.ts";
-
-/**
- * The reply as the server sent it: "CODE-text" for the first line of a
- * multi-line reply, "CODE text" for the last.
- *
- * @example
- * ```ts
- * formatReplyLines({ code: 213, lines: ["42"] }); // ["213 42"]
- * ```
- */
-export function formatReplyLines(reply: Reply): string[] {
-  const last = reply.lines.length - 1;
-  return reply.lines.map((line, i) =>
-    i === last ? `${reply.code} ${line}` : i === 0 ? `${reply.code}-${line}` : line
-  );
-}
 
 /**
  * Sends `words` joined by spaces as one command line (after changing to the
@@ -32,7 +16,7 @@ export function formatReplyLines(reply: Reply): string[] {
  * @throws {FtpReplyError} After printing, if the reply is 4xx or 5xx.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await quote(ctx, "ftp://example.org/", ["SITE", "HELP"]);
  * ```
  */
@@ -49,9 +33,13 @@ export async function quote(
     return await client.quote(line);
   });
   for (const text of formatReplyLines(reply)) await ctx.print(text);
-  if (reply.code >= 400) {
+  if (isNegativeReply(reply.code)) {
     const verb = line.split(" ")[0]!.toUpperCase();
-    throw new FtpReplyError(verb, reply, reply.code === 530 ? ExitCode.Login : undefined);
+    throw new FtpReplyError(
+      verb,
+      reply,
+      reply.code === ReplyCode.NotLoggedIn ? ExitCode.Login : undefined,
+    );
   }
   return reply;
 }

@@ -51,7 +51,7 @@ async function _statOrFail(client: FtpClient, path: string): Promise<RemoteEntry
  * `ls URL`: lists a remote directory (or shows one file), sorted by name.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await ls(ctx, "ftp://example.org/pub/", { long: true });
  * ```
  */
@@ -86,7 +86,7 @@ export async function ls(
  * @throws {ClientError} Exit 5 if it does not exist.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await stat(ctx, "ftp://example.org/pub/a.txt", { json: true });
  * ```
  */
@@ -135,7 +135,7 @@ export async function makeRemoteDirectory(
  * `mkdir [-p] URL`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await mkdir(ctx, "ftp://example.org/a/b/c", { parents: true });
  * ```
  */
@@ -152,7 +152,7 @@ export async function mkdir(
  * `rm URL`: deletes a remote file.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await rm(ctx, "ftp://example.org/a.txt");
  * ```
  */
@@ -165,7 +165,7 @@ export async function rm(ctx: ClientContext, urlText: string): Promise<void> {
  * `rmdir URL`: removes an empty remote directory.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await rmdir(ctx, "ftp://example.org/empty/");
  * ```
  */
@@ -202,7 +202,7 @@ export function moveTarget(from: string, newPath: string): string {
  * --overwrite), 5 if the source is missing.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await mv(ctx, "ftp://example.org/dir/a.txt", "../b.txt");
  * ```
  */

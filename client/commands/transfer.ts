@@ -51,7 +51,7 @@ function _report(ctx: ClientContext, verb: string, from: string, result: FileTra
  * 9 if LOCAL exists under the default policy, 6 on a local write error.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await get(ctx, "ftp://example.org/pub/a.txt", "a.txt");
  * ```
  */
@@ -119,7 +119,7 @@ async function _checkLocalFile(file: string): Promise<number> {
  * file exists under the default policy, 2 for several files and a file URL.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await put(ctx, ["a.txt", "b.txt"], "ftp://example.org/incoming/");
  * ```
  */
@@ -179,7 +179,7 @@ async function _uploadTarget(client: FtpClient, job: _Upload): Promise<string> {
  * @throws {ClientError} Exit 5 if the file is missing.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await cat(ctx, "ftp://example.org/pub/README");
  * ```
  */

@@ -3,20 +3,25 @@
  * send a command line and read replies in the order RFC 959 allows, through
  * the protocol core's reply parser and sequencing state machine.
  *
+ * It runs on `Deno.connect` and reads only while a reply is awaited, so
+ * that `AUTH TLS` can hand the connection to TLS with no read pending; the
+ * TLS back-end (`client/tls/backend.ts`) loads only when FTPS is asked for.
+ *
  * @module
  */
 
-import * as net from "node:net";
 import { formatCommand } from "../../protocol/command.ts";
-import { type Reply, ReplyFormatError, ReplyParser } from "../../protocol/reply.ts";
+import {
+  formatReplyLines,
+  type Reply,
+  ReplyFormatError,
+  ReplyParser,
+} from "../../protocol/reply.ts";
 import { ReplyExchange, ReplySequenceError } from "../../protocol/sequence.ts";
 import { ClientError, ExitCode } from "../errors.ts";
-import {
-  clientHandshake,
-  type ClientTlsSocket,
-  connectClientTls,
-  type TlsSettings,
-} from "../tls/tls.ts";
+import type { SecureControl } from "../tls/backend.ts";
+import type { TlsSettings } from "../tls/settings.ts";
+import { connChannel, type ControlChannel } from "./control_channel.ts";
 
 /** Options for {@linkcode ControlConnection.connect}. */
 export interface ControlOptions {
@@ -37,58 +42,49 @@ export interface ControlOptions {
 /** The most text one reply may hold before it counts as hostile. */
 const MAX_REPLY_CHARS = 1 << 20;
 
+const encoder = new TextEncoder();
+
 /** A connected control channel. */
 export class ControlConnection {
-  /** The TCP socket (addresses come from it, TLS or not). */
-  readonly #tcp: net.Socket;
-  /** What replies are read from and commands written to: the TCP socket, or TLS on it. */
-  #socket: net.Socket | ClientTlsSocket;
-  /** The TLS layer, once there is one: data connections resume its session. */
-  #tls: ClientTlsSocket | undefined;
+  /** The TCP connection (addresses come from it, TLS or not). */
+  readonly #conn: Deno.TcpConn;
+  /** What replies are read from and commands written to: the TCP connection, or TLS on it. */
+  #channel: ControlChannel;
+  /** The TLS layer, once there is one: data connections use its back-end. */
+  #tls: SecureControl | undefined;
   readonly #parser = new ReplyParser({ maxLineLength: 8192, maxLines: 50_000 });
   readonly #decoder = new TextDecoder();
   readonly #replies: Reply[] = [];
   readonly #timeoutMs: number;
   readonly #onDialogue: ((line: string) => void) | undefined;
-  #waiter: (() => void) | undefined;
+  /** Commands are written in the order they were sent. */
+  #writing: Promise<void> = Promise.resolve();
+  #pulling: Promise<void> | undefined;
   #failure: ClientError | undefined;
   #closed = false;
   #pendingChars = 0;
 
-  private constructor(
-    tcp: net.Socket,
-    secure: ClientTlsSocket | undefined,
-    options: ControlOptions,
-  ) {
-    this.#tcp = tcp;
-    this.#tls = secure;
-    const socket = secure ?? tcp;
-    this.#socket = socket;
+  private constructor(conn: Deno.TcpConn, options: ControlOptions) {
+    this.#conn = conn;
+    this.#channel = connChannel(conn);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#onDialogue = options.onDialogue;
-    tcp.setNoDelay(true);
-    this.#listen(socket);
+    conn.setNoDelay(true);
   }
 
-  #listen(socket: net.Socket | ClientTlsSocket): void {
-    socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
-    socket.on("end", () => this.#fail("Server closed the control connection"));
-    socket.on("close", () => this.#fail("Server closed the control connection"));
-    socket.on("error", (error) => this.#fail(`Control connection error: ${error.message}`));
-  }
-
-  /** Starts TLS on a socket and waits for the handshake (the caller's timeout applies). */
-  static async #secure(
-    socket: net.Socket,
-    host: string,
-    port: number,
-    settings: TlsSettings,
-    timeoutMs: number,
-  ): Promise<ClientTlsSocket> {
-    socket.on("error", () => {}); // reported by the TLS socket
-    const secure = connectClientTls(socket, host, settings);
-    await clientHandshake(secure, `${host} port ${port}`, timeoutMs);
-    return secure;
+  /** Starts TLS on the connection and waits for the handshake (the caller's timeout applies). */
+  async #secure(host: string, settings: TlsSettings): Promise<void> {
+    const { secureControl } = await import("../tls/backend.ts");
+    const secure = await secureControl(
+      this.#conn,
+      host,
+      this.#conn.remoteAddr.port,
+      settings,
+      this.#timeoutMs,
+    );
+    this.#channel = secure.channel;
+    this.#tls = secure;
+    this.#dialogue(`* TLS ${secure.protocol} ${describeTrust(settings)}`);
   }
 
   /**
@@ -99,36 +95,24 @@ export class ControlConnection {
    */
   async startTls(host: string, settings: TlsSettings): Promise<void> {
     if (this.#failure) throw this.#failure;
-    const clear = this.#tcp;
-    for (const event of ["data", "end", "close", "error"]) clear.removeAllListeners(event);
-    let secure: ClientTlsSocket;
+    await this.#writing;
     try {
-      secure = await ControlConnection.#secure(
-        clear,
-        host,
-        clear.remotePort ?? 0,
-        settings,
-        this.#timeoutMs,
-      );
+      await this.#secure(host, settings);
     } catch (error) {
       this.#fail((error as Error).message);
-      clear.destroy();
+      this.close();
       throw error;
     }
-    this.#socket = secure;
-    this.#tls = secure;
-    this.#listen(secure);
-    this.#dialogue(`* TLS ${secure.getProtocol() ?? ""} ${describeTrust(settings)}`);
   }
 
-  /** The control connection's TLS socket, whose session data connections resume. */
-  get tls(): ClientTlsSocket | undefined {
+  /** The control connection's TLS layer, whose back-end data connections use. */
+  get tls(): SecureControl | undefined {
     return this.#tls;
   }
 
   /** The TLS version of the control connection ("TLSv1.3"), or undefined in the clear. */
   get tlsProtocol(): string | undefined {
-    return this.#tls ? this.#tls.getProtocol() ?? "" : undefined;
+    return this.#tls?.protocol;
   }
 
   #dialogue(line: string): void {
@@ -142,71 +126,54 @@ export class ControlConnection {
     options: ControlOptions = {},
   ): Promise<{ connection: ControlConnection; greeting: Reply }> {
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new ClientError(`Timed out connecting to ${host} port ${port}`, ExitCode.Connect));
-      }, timeoutMs);
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        socket.removeAllListeners("error");
-        resolve(socket);
-      });
-      socket.once("error", (error) => {
-        clearTimeout(timer);
-        reject(
-          new ClientError(
-            `Cannot connect to ${host} port ${port}: ${error.message}`,
-            ExitCode.Connect,
-          ),
-        );
-      });
-    });
-    let connection: ControlConnection;
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({ hostname: host, port, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      throw new ClientError(
+        (error as Error).name === "TimeoutError"
+          ? `Timed out connecting to ${host} port ${port}`
+          : `Cannot connect to ${host} port ${port}: ${(error as Error).message}`,
+        ExitCode.Connect,
+      );
+    }
+    const connection = new ControlConnection(conn, options);
     const implicit = options.implicitTls;
     if (implicit) {
-      let secure: ClientTlsSocket;
       try {
-        secure = await ControlConnection.#secure(
-          socket,
-          implicit.host,
-          port,
-          implicit.settings,
-          timeoutMs,
-        );
+        await connection.#secure(implicit.host, implicit.settings);
       } catch (error) {
-        socket.destroy();
+        connection.close();
         throw error;
       }
-      connection = new ControlConnection(socket, secure, options);
-      connection.#dialogue(
-        `* TLS ${secure.getProtocol() ?? ""} ${describeTrust(implicit.settings)}`,
-      );
-    } else {
-      connection = new ControlConnection(socket, undefined, options);
     }
     const exchange = new ReplyExchange("");
     let reply: Reply;
-    do {
-      reply = await connection.#read(exchange);
-    } while (!exchange.final);
+    try {
+      do {
+        reply = await connection.#read(exchange);
+      } while (!exchange.final);
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
     return { connection, greeting: reply };
   }
 
   /** The local address of the control connection (used for active mode). */
   get localAddress(): string {
-    return this.#tcp.localAddress ?? "";
+    return this.#conn.localAddr.hostname;
   }
 
   /** The server's address, which passive data connections always go to. */
   get remoteAddress(): string {
-    return this.#tcp.remoteAddress ?? "";
+    return this.#conn.remoteAddr.hostname;
   }
 
   /** 4 or 6: the address family of the control connection. */
   get family(): 4 | 6 {
-    return net.isIPv6(this.remoteAddress) && !this.remoteAddress.startsWith("::ffff:") ? 6 : 4;
+    const address = this.remoteAddress;
+    return address.includes(":") && !address.startsWith("::ffff:") ? 6 : 4;
   }
 
   /** True once the connection has failed or been closed. */
@@ -235,7 +202,11 @@ export class ControlConnection {
     }
     const shown = verb.toUpperCase() === "PASS" ? "PASS ****" : line.slice(0, -2);
     this.#onDialogue?.(`> ${shown}`);
-    this.#socket.write(line);
+    const channel = this.#channel;
+    const bytes = encoder.encode(line);
+    this.#writing = this.#writing
+      .then(() => channel.write(bytes))
+      .catch((error) => this.#fail(`Control connection error: ${(error as Error).message}`));
     return new ReplyExchange(verb);
   }
 
@@ -257,22 +228,40 @@ export class ControlConnection {
     return reply;
   }
 
-  #next(): Promise<Reply> {
-    const reply = this.#replies.shift();
-    if (reply) return Promise.resolve(reply);
-    if (this.#failure) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiter = undefined;
-        reject(new ClientError("Timed out waiting for the server's reply", ExitCode.Connect));
-        this.close();
-      }, this.#timeoutMs);
-      this.#waiter = () => {
-        clearTimeout(timer);
-        this.#waiter = undefined;
-        this.#next().then(resolve, reject);
-      };
+  async #next(): Promise<Reply> {
+    while (true) {
+      const reply = this.#replies.shift();
+      if (reply) return reply;
+      if (this.#failure) throw this.#failure;
+      this.#pulling ??= this.#pull().finally(() => (this.#pulling = undefined));
+      await this.#pulling;
+    }
+  }
+
+  /** Reads one chunk from the server (or fails the connection), within the reply timeout. */
+  async #pull(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#timeoutMs);
     });
+    const chunk = await Promise.race([
+      this.#channel.read().catch((error: unknown) =>
+        error instanceof Error ? error : new Error(String(error))
+      ),
+      timeout,
+    ]).finally(() => clearTimeout(timer));
+    if (chunk === "timeout") {
+      const error = new ClientError("Timed out waiting for the server's reply", ExitCode.Connect);
+      this.close();
+      throw error;
+    }
+    if (chunk === null) return this.#fail("Server closed the control connection");
+    if (chunk instanceof Error) {
+      return this.#fail(
+        this.#closed ? "Connection closed" : `Control connection error: ${chunk.message}`,
+      );
+    }
+    this.#receive(chunk);
   }
 
   #receive(chunk: Uint8Array): void {
@@ -285,34 +274,36 @@ export class ControlConnection {
       }
       if (!this.#parser.incomplete) this.#pendingChars = 0;
       for (const reply of replies) {
-        for (const [i, line] of reply.lines.entries()) {
-          this.#onDialogue?.(
-            `< ${
-              i === reply.lines.length - 1 ? `${reply.code} ` : i === 0 ? `${reply.code}-` : ""
-            }${line}`,
-          );
+        if (this.#onDialogue) {
+          for (const line of formatReplyLines(reply)) this.#onDialogue(`< ${line}`);
         }
         this.#replies.push(reply);
       }
     } catch (error) {
       this.#fail(`Bad reply from server: ${(error as Error).message}`, ExitCode.Protocol);
-      this.#socket.destroy();
+      this.#closeChannels();
     }
-    this.#waiter?.();
   }
 
   #fail(message: string, exitCode: number = ExitCode.Connect): void {
     if (!this.#failure) this.#failure = new ClientError(message, exitCode);
     this.#closed = true;
-    this.#waiter?.();
+  }
+
+  #closeChannels(): void {
+    this.#channel.close();
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
   }
 
   /** Closes the connection without QUIT. */
   close(): void {
     this.#closed = true;
     if (!this.#failure) this.#failure = new ClientError("Connection closed", ExitCode.Connect);
-    this.#socket.destroy();
-    this.#tcp.destroy();
+    this.#closeChannels();
   }
 }
 

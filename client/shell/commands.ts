@@ -7,7 +7,10 @@
  * @module
  */
 
+import { formatReplyLines, isNegativeReply, ReplyCode } from "../../protocol/reply.ts";
+import { TRANSFER_VERBS } from "../../protocol/sequence.ts";
 import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
+import { EXISTING_POLICIES } from "../transfer/overwrite.ts";
 import { credentialEnvironment, parseFtpUrl, resolveCredentials } from "../url.ts";
 import { homeDir, type ShellSession, type ShellTlsMode } from "./session.ts";
 import { getFile, getMatching, putFile, putMatching } from "./transfers.ts";
@@ -59,17 +62,10 @@ const TYPES: Record<string, "binary" | "ascii" | "auto"> = {
   auto: "auto",
 };
 
-const EXISTING = ["ask", "fail", "overwrite", "rename", "skip", "continue"] as const;
-
-/** Data-transfer verbs `quote` refuses: their replies would desynchronise the session. */
-const DATA_VERBS = new Set(["RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD"]);
+const EXISTING = ["ask", ...EXISTING_POLICIES] as const;
 
 function printReply(session: ShellSession, code: number, lines: string[]): void {
-  const last = lines.length - 1;
-  const text = lines.map((line, i) =>
-    i === last ? `${code} ${line}` : i === 0 ? `${code}-${line}` : line
-  );
-  session.io.print(`${text.join("\n")}\n`);
+  session.io.print(`${formatReplyLines({ code, lines }).join("\n")}\n`);
 }
 
 /** `open [--tls] HOST[:PORT] [PORT]` or `open [--tls] URL`. */
@@ -114,7 +110,7 @@ async function open(session: ShellSession, words: string[]): Promise<void> {
   session.io.print(
     `Connected to ${host}${tls === "none" ? "" : ` (FTPS, ${tls} TLS)`}.\n`,
   );
-  printReply(session, 220, greeting);
+  printReply(session, ReplyCode.ServiceReady, greeting);
   if (user === undefined && session.io.input.interactive) {
     const name = await session.io.input.readLine(`Name (${host}): `, { history: false });
     if (name === null || name.trim() === "") return;
@@ -222,7 +218,9 @@ function passive(session: ShellSession, args: string[]): Promise<void> {
 async function quote(session: ShellSession, args: string[]): Promise<void> {
   const client = session.requireLogin();
   const verb = args[0]!.toUpperCase();
-  if (DATA_VERBS.has(verb)) {
+  // Data-transfer verbs would need a data connection, and their replies would
+  // desynchronise the session.
+  if (TRANSFER_VERBS.has(verb)) {
     throw new ClientError(
       `quote ${verb} would need a data connection: use get, put, ls or dir`,
       ExitCode.Usage,
@@ -230,7 +228,7 @@ async function quote(session: ShellSession, args: string[]): Promise<void> {
   }
   const reply = await client.quote(args.join(" "));
   session.forgetListings();
-  if (reply.code >= 400) throw new FtpReplyError(verb, reply);
+  if (isNegativeReply(reply.code)) throw new FtpReplyError(verb, reply);
   printReply(session, reply.code, reply.lines);
 }
 
@@ -500,7 +498,7 @@ export const COMMANDS: readonly ShellCommand[] = [
     run: async (session, args) => {
       const client = session.requireLogin();
       const from = await client.quote(`RNFR ${args[0]}`);
-      if (from.code !== 350) throw new FtpReplyError("RNFR", from);
+      if (from.code !== ReplyCode.PendingFurtherInfo) throw new FtpReplyError("RNFR", from);
       await simple(session, "RNTO", args[1]!);
     },
   },

@@ -7,14 +7,16 @@
  * @module
  */
 
+import { ReplyCode } from "../../protocol/reply.ts";
 import * as path from "node:path";
 import * as posix from "node:path/posix";
 import { ControlConnection } from "../connection/control_connection.ts";
 import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
 import { FtpClient, type RemoteEntry } from "../ftp_client.ts";
-import type { ExistingPolicy, TypeChoice } from "../transfer/local_transfer.ts";
+import type { TypeChoice } from "../transfer/local_transfer.ts";
+import type { ExistingPolicy } from "../transfer/overwrite.ts";
 import type { LineSource } from "./input.ts";
-import { authRefused, type TlsSettings } from "../tls/tls.ts";
+import { authRefused, type TlsSettings } from "../tls/settings.ts";
 
 /** What to do about an existing destination: a fixed policy, or ask on a terminal. */
 export type ExistingSetting = ExistingPolicy | "ask";
@@ -155,7 +157,7 @@ export class ShellSession {
       ...(settings?.mode === "implicit" ? { implicitTls: { host, settings } } : {}),
     });
     try {
-      if (greeting.code !== 220) {
+      if (greeting.code !== ReplyCode.ServiceReady) {
         throw new ClientError(
           `${greeting.code} ${greeting.lines.join(" ").trim()}`,
           ExitCode.Connect,
@@ -163,7 +165,7 @@ export class ShellSession {
       }
       if (settings?.mode === "explicit") {
         const auth = await connection.request("AUTH", "TLS");
-        if (auth.code !== 234) throw authRefused(auth);
+        if (auth.code !== ReplyCode.AuthOk) throw authRefused(auth);
         await connection.startTls(host, settings);
       }
     } catch (error) {
@@ -240,7 +242,9 @@ export class ShellSession {
   async checkAlive(error?: unknown): Promise<boolean> {
     if (!this.client) return false;
     try {
-      if (error instanceof FtpReplyError && error.code === 421) throw error;
+      if (error instanceof FtpReplyError && error.code === ReplyCode.ServiceUnavailable) {
+        throw error;
+      }
       await this.client.quote("NOOP");
       return false;
     } catch {

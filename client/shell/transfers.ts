@@ -12,11 +12,11 @@ import { ClientError, ExitCode } from "../errors.ts";
 import {
   chooseType,
   downloadFile,
-  type ExistingPolicy,
   type FileTransferResult,
   looksLikeText,
   uploadFile,
 } from "../transfer/local_transfer.ts";
+import type { ExistingPolicy } from "../transfer/overwrite.ts";
 import { describeError, type ShellSession } from "./session.ts";
 import { globToRegExp, hasGlob } from "./words.ts";
 

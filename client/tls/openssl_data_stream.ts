@@ -11,7 +11,7 @@
 import type { DataStream } from "../../transport/data_stream.ts";
 import { CLOSED, NEED_MORE, TlsEngine } from "./openssl_engine.ts";
 import type { OpenSslSymbols } from "./openssl.ts";
-import type { TlsSettings } from "./tls.ts";
+import type { TlsSettings } from "./settings.ts";
 
 /** Encrypted bytes read from the connection at a time. */
 const CIPHER_CHUNK = 1024 * 1024;

@@ -18,7 +18,7 @@ import {
   takeErrorText,
   TLS_VERSIONS,
 } from "./openssl.ts";
-import type { TlsSettings } from "./tls.ts";
+import type { TlsSettings } from "./settings.ts";
 
 const SSL_VERIFY_NONE = 0;
 const SSL_VERIFY_PEER = 1;

@@ -11,7 +11,7 @@
 import { Duplex } from "node:stream";
 import type { OpenSslSymbols } from "./openssl.ts";
 import { CLOSED, NEED_MORE, TlsEngine } from "./openssl_engine.ts";
-import type { TlsSettings } from "./tls.ts";
+import type { TlsSettings } from "./settings.ts";
 
 /** Clear bytes gathered from several TLS records before they are passed on. */
 const PLAIN_CHUNK = 64 * 1024;

@@ -1,7 +1,6 @@
 /**
- * Moving files between the local disk and a server, with the policy for an
- * existing destination: fail (the default, never destroys data), overwrite,
- * skip, rename (keep both) or continue (resume with REST).
+ * Moving files between the local disk and a server, under the policy for an
+ * existing destination (`client/transfer/overwrite.ts`).
  *
  * @module
  */
@@ -10,9 +9,7 @@ import * as posix from "node:path/posix";
 import * as path from "node:path";
 import { ClientError, ExitCode } from "../errors.ts";
 import type { FtpClient } from "../ftp_client.ts";
-
-/** What to do when the destination already exists. */
-export type ExistingPolicy = "fail" | "overwrite" | "skip" | "rename" | "continue";
+import { decideExisting, type ExistingPolicy } from "./overwrite.ts";
 
 /** Representation type choice: binary, ASCII, or per file by content. */
 export type TypeChoice = "binary" | "ascii" | "auto";
@@ -144,36 +141,18 @@ export async function downloadFile(
   local: string,
   options: FileTransferOptions = {},
 ): Promise<FileTransferResult> {
-  const policy = options.existing ?? "fail";
-  let destination = local;
-  let offset = 0;
   const total = await client.size(remote);
   const existing = await localSize(local);
-  if (existing !== undefined) {
-    switch (policy) {
-      case "fail":
-        throw new ClientError(
-          `${local} exists (use --overwrite, --skip-existing, --rename or --continue)`,
-          ExitCode.Exists,
-        );
-      case "skip":
-        return { outcome: "skipped", destination, bytes: 0 };
-      case "rename":
-        destination = await freeLocalName(local);
-        break;
-      case "continue":
-        if (total !== undefined && existing === total) {
-          return { outcome: "skipped", destination, bytes: 0 };
-        }
-        if (total !== undefined && existing > total) {
-          throw new ClientError(`${local} is larger than the remote file`, ExitCode.LocalIo);
-        }
-        offset = existing;
-        break;
-      case "overwrite":
-        break;
-    }
-  }
+  const decision = await decideExisting(options.existing ?? "fail", {
+    name: local,
+    side: "local",
+    size: existing,
+    source: remote,
+    sourceSize: total,
+    freeName: () => freeLocalName(local),
+  });
+  if (decision.action === "skip") return { outcome: "skipped", destination: local, bytes: 0 };
+  const { destination, offset } = decision;
   const type = chooseType(options.type ?? "binary", remote);
   if (offset > 0 && type === "A") {
     throw new ClientError("Cannot resume a TYPE A (ascii) transfer", ExitCode.Usage);
@@ -235,37 +214,24 @@ export async function uploadFile(
   options: FileTransferOptions = {},
 ): Promise<FileTransferResult> {
   const policy = options.existing ?? "fail";
-  let destination = remote;
-  let offset = 0;
   const total = await localSize(local);
   if (total === undefined) throw new ClientError(`${local}: no such file`, ExitCode.LocalIo);
   const existing = policy === "overwrite" ? undefined : await client.stat(remote);
   if (existing?.type === "dir") {
     throw new ClientError(`${remote} is a directory on the server`, ExitCode.RemoteFile);
   }
-  if (existing) {
-    switch (policy) {
-      case "fail":
-        throw new ClientError(
-          `${remote} exists on the server (use --overwrite, --skip-existing, --rename or --continue)`,
-          ExitCode.Exists,
-        );
-      case "skip":
-        return { outcome: "skipped", destination, bytes: 0 };
-      case "rename":
-        destination = await freeRemoteName(client, remote);
-        break;
-      case "continue": {
-        const size = await client.size(remote) ?? existing.size;
-        if (size === total) return { outcome: "skipped", destination, bytes: 0 };
-        if (size > total) {
-          throw new ClientError(`${remote} is larger than ${local}`, ExitCode.RemoteFile);
-        }
-        offset = size;
-        break;
-      }
-    }
-  }
+  const decision = await decideExisting(policy, {
+    name: remote,
+    side: "server",
+    // Under "continue" the size is SIZE's (binary) figure where the server gives one.
+    size: existing &&
+      (policy === "continue" ? await client.size(remote) ?? existing.size : existing.size),
+    source: local,
+    sourceSize: total,
+    freeName: () => freeRemoteName(client, remote),
+  });
+  if (decision.action === "skip") return { outcome: "skipped", destination: remote, bytes: 0 };
+  const { destination, offset } = decision;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(local, { read: true });

@@ -288,7 +288,7 @@ function _localIo<T>(what: string, run: () => Promise<T>): Promise<T> {
  * (after the others were tried).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await mirror(ctx, parseFtpUrl("ftp://example.org/pub/"), "pub");
  * ```
  */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existingPolicy } from "../../client/context.ts";
 import { moveTarget } from "../../client/commands/remote_fs.ts";
-import { formatReplyLines } from "../../client/commands/quote.ts";
+import { formatReplyLines } from "../../protocol/reply.ts";
 import { ClientError, ExitCode } from "../../client/errors.ts";
 
 Deno.test("existingPolicy() defaults to fail and maps each flag", () => {

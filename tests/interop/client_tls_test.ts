@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { ExitCode } from "../../client/errors.ts";
 import { FtpClient } from "../../client/ftp_client.ts";
-import type { TlsSettings } from "../../client/tls/tls.ts";
+import type { TlsSettings } from "../../client/tls/settings.ts";
 import { runClient } from "../client/cli_run.ts";
 import { testCertificate } from "../helpers/tls_client.ts";
 import { type PeerServer, peerServerMissing, startPeerServer } from "./servers.ts";

@@ -13,7 +13,7 @@ import * as net from "node:net";
 import { loadOpenSsl } from "../../../client/tls/openssl.ts";
 import { OpenSslDataStream } from "../../../client/tls/openssl_data_stream.ts";
 import { OpenSslSocket } from "../../../client/tls/openssl_socket.ts";
-import type { TlsSettings } from "../../../client/tls/tls.ts";
+import type { TlsSettings } from "../../../client/tls/settings.ts";
 
 const settings: TlsSettings = { mode: "explicit" };
 

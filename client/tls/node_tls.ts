@@ -1,9 +1,7 @@
 /**
- * The client's side of FTPS (RFC 4217): the settings (`ftps://` implicit
- * TLS or `--tls` explicit `AUTH TLS`, `--ca-file`, `--insecure`), turning a
- * socket into a verified TLS client socket, and the messages for what can go
- * wrong there. The FTP client is the TLS client on every connection, data
- * connections in active mode included (RFC 4217 §10).
+ * `node:tls` for the client: a verified TLS client socket on any `Duplex`
+ * (the fallback back-end when the system's OpenSSL cannot be used), waiting
+ * for a handshake, and the message for a failed one (either back-end).
  *
  * @module
  */
@@ -12,66 +10,14 @@ import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { ClientError, ExitCode } from "../errors.ts";
-import { loadOpenSsl } from "./openssl.ts";
-import { OpenSslSocket } from "./openssl_socket.ts";
-
-/** How the client uses TLS. */
-export interface TlsSettings {
-  /** "implicit": TLS from the first byte (`ftps://`); "explicit": `AUTH TLS` first (`--tls`). */
-  mode: "implicit" | "explicit";
-  /** Extra trusted certificates (PEM text), on top of the default roots (`--ca-file`). */
-  ca?: string;
-  /**
-   * Skip certificate verification (`--insecure`).
-   * @default {false}
-   */
-  insecure?: boolean;
-  /**
-   * The lowest TLS version offered.
-   * @default {"TLSv1.2"}
-   */
-  minVersion?: tls.SecureVersion;
-  /** The highest TLS version offered (the runtime's highest when absent). */
-  maxVersion?: tls.SecureVersion;
-}
-
-/** Refusal codes of `AUTH TLS` that mean "no TLS here" (RFC 2228, RFC 4217 §4). */
-const NO_TLS_CODES = new Set([500, 502, 504, 534, 431]);
-
-/** The message when a server refuses PROT P data connections that do not resume a session. */
-export const REUSE_REQUIRED_MESSAGE =
-  "the server requires TLS session reuse on data connections; ferry resumes sessions through " +
-  "the system's OpenSSL (libssl 3), which needs Deno's --allow-ffi permission (the installed " +
-  "ferry has it); without it, ask for reuse to be relaxed, e.g. vsftpd require_ssl_reuse=NO " +
-  "or ferry --tls-reuse-optional";
+import type { OpenSslSocket } from "./openssl_socket.ts";
+import type { TlsSettings } from "./settings.ts";
 
 /**
  * A TLS client socket: `node:tls`'s, or {@linkcode OpenSslSocket} when the
  * system's OpenSSL can be used (it resumes sessions; Deno's TLS does not).
  */
 export type ClientTlsSocket = tls.TLSSocket | OpenSslSocket;
-
-/**
- * Starts TLS as the client on `transport` (the control connection's TCP
- * socket) and returns the socket at once; {@linkcode clientHandshake} waits
- * for the handshake. Uses the system's OpenSSL when this process may
- * (`--allow-ffi`, libssl 3 installed), else {@linkcode connectNodeTls}.
- *
- * @example
- * ```ts ignore
- * const control = connectClientTls(netSocket, "ftp.example.com", { mode: "explicit" });
- * await clientHandshake(control, "ftp.example.com port 21", 30_000);
- * ```
- */
-export function connectClientTls(
-  transport: Duplex,
-  host: string,
-  settings: TlsSettings,
-): ClientTlsSocket {
-  const openSsl = loadOpenSsl();
-  if (openSsl) return OpenSslSocket.connect(openSsl, transport, host, settings);
-  return connectNodeTls(transport, host, settings);
-}
 
 /**
  * Starts TLS as the client on `transport` with `node:tls`, which in Deno 2.9
@@ -88,32 +34,6 @@ export function connectNodeTls(
   settings: TlsSettings,
 ): tls.TLSSocket {
   return tls.connect(clientTlsOptions(transport, host, settings));
-}
-
-/**
- * Reads a `--ca-file`: one or more PEM certificates.
- *
- * @throws {ClientError} (exit 2) If the file cannot be read or holds no certificate.
- *
- * @example
- * ```ts
- * const ca = await readCaFile("cert.pem");
- * ```
- */
-export async function readCaFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new ClientError(
-      `Cannot read --ca-file ${path}: ${(error as Error).message}`,
-      ExitCode.Usage,
-    );
-  }
-  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new ClientError(`--ca-file ${path} holds no PEM certificate`, ExitCode.Usage);
-  }
-  return text;
 }
 
 /**
@@ -201,24 +121,4 @@ export function describeTlsFailure(what: string, error: Error): string {
       "(trust it with --ca-file FILE, or skip verification with --insecure)";
   }
   return `TLS handshake with ${what} failed: ${error.message}`;
-}
-
-/**
- * The error for an `AUTH TLS` reply other than 234.
- *
- * @example
- * ```ts
- * authRefused({ code: 502, lines: ["Command not implemented."] });
- * ```
- */
-export function authRefused(reply: { code: number; lines: string[] }): ClientError {
-  const text = `${reply.code} ${reply.lines.join(" ").trim()}`;
-  if (NO_TLS_CODES.has(reply.code)) {
-    return new ClientError(
-      `The server does not offer TLS (AUTH TLS: ${text}); ` +
-        "connect without --tls to use plain FTP",
-      ExitCode.Connect,
-    );
-  }
-  return new ClientError(`AUTH TLS refused: ${text}`, ExitCode.Connect);
 }

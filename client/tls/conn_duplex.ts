@@ -1,9 +1,7 @@
 /**
- * PROT P data connections on the client: a `Deno.Conn` (passive or active,
- * set up as for clear data) made a TLS client by {@linkcode secureDataConnection}:
- * through OpenSSL when the control connection uses it (the session is
- * resumed), else as a `node:tls` client socket read and written through the
- * same {@linkcode TlsDataStream} the server uses.
+ * A `Duplex` over a `Deno.Conn`, the encrypted side of the client's TLS
+ * sockets (`node:tls` or {@linkcode OpenSslSocket}) on the control
+ * connection and on `node:tls` data connections.
  *
  * Deno's TLS layer has pitfalls the server side found first
  * (`transport/data_stream.ts`): pausing the TLS socket stalls it for good, so
@@ -16,18 +14,7 @@
  */
 
 import { Duplex } from "node:stream";
-import { type DataStream, TlsDataStream, type TlsFlow } from "../../transport/data_stream.ts";
-import { ClientError, ExitCode } from "../errors.ts";
-import { loadOpenSsl } from "./openssl.ts";
-import { OpenSslDataStream } from "./openssl_data_stream.ts";
-import { OpenSslSocket } from "./openssl_socket.ts";
-import {
-  clientHandshake,
-  type ClientTlsSocket,
-  connectNodeTls,
-  describeTlsFailure,
-  type TlsSettings,
-} from "./tls.ts";
+import type { TlsFlow } from "../../transport/data_stream.ts";
 
 /** Bytes read from the TCP connection at a time. */
 const READ_SIZE = 64 * 1024;
@@ -202,48 +189,4 @@ export class ConnDuplex extends Duplex implements TlsFlow {
       // already closed
     }
   }
-}
-
-/**
- * Makes a data connection TLS, as the client (in active mode too, RFC 4217
- * §10), checked like the control connection and resuming its session: on
- * OpenSSL when `control` runs on it, else on `node:tls` (which cannot resume).
- *
- * @throws {ClientError} (exit 3) If the handshake fails; `conn` is closed.
- *
- * @example
- * ```ts ignore
- * const stream = await secureDataConnection(conn, "ftp.example.com", settings, control.tls, 30_000);
- * ```
- */
-export async function secureDataConnection(
-  conn: Deno.Conn,
-  host: string,
-  settings: TlsSettings,
-  control: ClientTlsSocket | undefined,
-  timeoutMs: number,
-): Promise<DataStream> {
-  const what = `the data connection to ${host}`;
-  if (control instanceof OpenSslSocket) {
-    try {
-      return await OpenSslDataStream.connect(
-        loadOpenSsl()!, // loaded once already: the control connection runs on it
-        conn,
-        host,
-        settings,
-        control.engine,
-        timeoutMs,
-      );
-    } catch (error) {
-      throw new ClientError(describeTlsFailure(what, error as Error), ExitCode.Connect, {
-        cause: error,
-      });
-    }
-  }
-  const duplex = new ConnDuplex(conn);
-  const socket = connectNodeTls(duplex, host, settings);
-  // Reading starts at once: a TLS socket left without a reader can stall in Deno.
-  const stream = new TlsDataStream(socket, duplex);
-  await clientHandshake(socket, what, timeoutMs);
-  return stream;
 }
