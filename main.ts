@@ -24,6 +24,10 @@ const certModule = () => import("./server/cli/cert_command.ts");
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** What `ferry user add|passwd|remove` tells about a server that is already running. */
+const RELOAD_HINT =
+  "A running ferry server picks this up at its next SIGHUP (systemctl reload ferry, or kill -HUP <pid>).";
+
 async function buildProgram(): Promise<Command> {
   const [{ Command }, { CLIENT_DESCRIPTION }] = await Promise.all([
     import("commander"),
@@ -38,57 +42,16 @@ async function buildProgram(): Promise<Command> {
     .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
     .showHelpAfterError();
 
+  // `ferry serve` parses its own flags, made from the settings table (server/cli/serve_cli.ts);
+  // main() hands it its arguments. This entry only lists it in `ferry --help`.
   program.command("serve")
-    .description("Run the FTP server in the foreground (Ctrl-C stops it).")
-    .option(
-      "--host <addr>",
-      "address to listen on; repeat for several (default: 127.0.0.1 and ::1)",
-      collect,
-      [],
-    )
-    .option("--port <port>", "control port (0 picks a free one)", "2121")
-    .option("--root <dir>", "directory to serve; users' homes are inside it", "./srv")
-    .option("--credentials <file>", "credentials file", "./credentials.txt")
-    .option(
-      "--users <url>",
-      "keep users (and shared quota usage and session counts) in PostgreSQL: " +
-        "postgres://USER:PASSWORD@HOST:PORT/DB (default: $FERRY_USERS, else the credentials file)",
-    )
-    .option("--anonymous", "allow anonymous read-only logins (user anonymous or ftp)")
-    .option("--pasv-ports <low-high>", "passive data ports to use, e.g. 50000-50999")
-    .option("--pasv-address <ipv4>", "address announced in PASV replies (for NAT)")
-    .option("--idle-timeout <seconds>", "close idle control connections after this long", "300")
-    .option("--data-timeout <seconds>", "give up on a data connection after this long", "30")
-    .option("--max-sessions <n>", "most control connections at once", "2000")
-    .option("--max-sessions-per-ip <n>", "most control connections at once from one address", "100")
-    .option("--max-login-failures <n>", "failed logins before a session is closed", "5")
-    .option(
-      "--atomic-uploads",
-      "STOR/STOU write to a hidden temporary name, renamed over the target on success",
-    )
-    .option(
-      "--shutdown-grace <seconds>",
-      "on SIGINT/SIGTERM, let running transfers finish for up to this long",
-      "30",
-    )
-    .option("--tls-cert <file>", "TLS certificate (PEM); with --tls-key turns on FTPS (AUTH TLS)")
-    .option("--tls-key <file>", "TLS private key (PEM)")
-    .option("--implicit-tls-port <port>", "also listen for implicit FTPS (TLS from the start)")
-    .option("--require-tls", "refuse login on a clear control connection and PROT C transfers")
-    .option("--allow-anonymous-clear", "with --require-tls: anonymous may still use clear FTP")
-    .option(
-      "--tls-reuse-optional",
-      "accept PROT P data connections that do not resume the control connection's TLS session",
-    )
-    .option(
-      "--tls-max-version <1.2|1.3>",
-      "highest TLS version offered; 1.2 lets the server check that data connections resume " +
-        "their own control connection's session",
-      "1.3",
-    )
-    .action(async (options) => {
-      const { serve } = await serverModule();
-      await serve(options, Deno.args.slice(Deno.args.indexOf("serve") + 1));
+    .description("Run the FTP server in the foreground (Ctrl-C stops it, SIGHUP reloads).")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_options, command: Command) => {
+      const { runServe } = await serverModule();
+      await runServe(command.args);
     });
 
   program.command("cert")
@@ -116,23 +79,87 @@ async function buildProgram(): Promise<Command> {
   ] as const;
   const usersOption = [
     "--users <url>",
-    "edit the users in PostgreSQL instead: postgres://USER:PASSWORD@HOST:PORT/DB " +
+    "the users in PostgreSQL instead: postgres://USER:PASSWORD@HOST:PORT/DB " +
     "(default: $FERRY_USERS)",
   ] as const;
-  user.command("add <name>")
-    .description("Add a user; the password is asked for (or read from stdin).")
+  // Per-user settings, for `user add` and `user set`; each --no-… clears one.
+  const settingOptions = (command: Command, clearing: boolean): Command => {
+    command
+      .option("--quota-size <size>", "most bytes the user may store (K, M, G, T suffixes)")
+      .option("--quota-files <n>", "most files the user may store")
+      .option("--upload-rate <rate>", "upload cap in bytes/s, shared by the user's sessions")
+      .option("--download-rate <rate>", "download cap in bytes/s, shared by the user's sessions")
+      .option("--max-sessions <n>", "most sessions the user may hold at once")
+      .option("--allow-from <cidr>", "log in only from this network (repeatable)", collect, [])
+      .option("--deny-from <cidr>", "never log in from this network (repeatable)", collect, []);
+    if (clearing) {
+      command
+        .option("--no-quota", "clear both quotas")
+        .option("--no-quota-size", "clear the size quota")
+        .option("--no-quota-files", "clear the file quota")
+        .option("--no-upload-rate", "clear the upload cap")
+        .option("--no-download-rate", "clear the download cap")
+        .option("--no-max-sessions", "clear the session limit")
+        .option("--no-allow-from", "clear the allowed networks")
+        .option("--no-deny-from", "clear the denied networks");
+    }
+    return command;
+  };
+  const reloadNote = "A running server picks this up at its next SIGHUP.";
+  settingOptions(
+    user.command("add <name>")
+      .description("Add a user; the password is asked for (or read from stdin).")
+      .option(...credentialsOption)
+      .option(...usersOption)
+      .option("--home <dir>", "home directory inside the served root", "/")
+      .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
+      .option("--password-stdin", "read the password from stdin"),
+    false,
+  ).action(async (name: string, options) => {
+    const { addUser, readPassword, settingChanges } = await userModule();
+    const changes = settingChanges(options);
+    const password = await readPassword({ stdin: options.passwordStdin ?? false });
+    const record = await addUser(name, password, { ...options, settings: changes.set });
+    console.log(
+      `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
+    );
+  });
+  settingOptions(
+    user.command("set <name>")
+      .description("Change a user's home, permissions, quotas, rates or address rules.")
+      .option(...credentialsOption)
+      .option(...usersOption)
+      .option("--home <dir>", "home directory inside the served root")
+      .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT"),
+    true,
+  ).action(async (name: string, options) => {
+    const { setUser, settingChanges } = await userModule();
+    const record = await setUser(name, settingChanges(options), options);
+    console.log(`Changed user ${record.name}. ${reloadNote}`);
+  });
+  user.command("show <name>")
+    .description("Show a user's settings and current usage (bytes and files under the home).")
     .option(...credentialsOption)
     .option(...usersOption)
-    .option("--home <dir>", "home directory inside the served root", "/")
-    .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
-    .option("--password-stdin", "read the password from stdin")
+    .option("--root <dir>", "the served root the home is in", "./srv")
+    .option("--json", "print one JSON object")
     .action(async (name: string, options) => {
-      const { addUser, readPassword } = await userModule();
-      const password = await readPassword({ stdin: options.passwordStdin ?? false });
-      const record = await addUser(name, password, options);
+      const { formatUserReport, showUser } = await userModule();
+      const report = await showUser(name, options);
+      console.log(options.json ? JSON.stringify(report) : formatUserReport(report));
+    });
+  user.command("quota-scan <name>")
+    .description("Count a user's usage again (bytes and files under the home).")
+    .option(...credentialsOption)
+    .option("--root <dir>", "the served root the home is in", "./srv")
+    .action(async (name: string, options) => {
+      const { showUser } = await userModule();
+      const report = await showUser(name, options);
       console.log(
-        `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
+        `${report.name}: ${report.usage.bytes} bytes in ${report.usage.files} files under ${report.home}. ` +
+          "A running server counts again at its next SIGHUP.",
       );
+      console.log(RELOAD_HINT);
     });
   user.command("passwd <name>")
     .description("Change a user's password.")
@@ -144,6 +171,7 @@ async function buildProgram(): Promise<Command> {
       const password = await readPassword({ stdin: options.passwordStdin ?? false });
       await changePassword(name, password, options);
       console.log(`Changed the password of ${name}`);
+      console.log(RELOAD_HINT);
     });
   user.command("remove <name>")
     .description("Remove a user.")
@@ -153,6 +181,7 @@ async function buildProgram(): Promise<Command> {
       const { removeUser } = await userModule();
       await removeUser(name, options);
       console.log(`Removed user ${name}`);
+      console.log(RELOAD_HINT);
     });
   user.command("list")
     .description("List the users.")
@@ -182,7 +211,10 @@ function isCommanderError(error: unknown): error is { exitCode: number } {
 async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
-    if (first === "client") {
+    if (first === "serve") {
+      const { runServe } = await serverModule();
+      await runServe(rest);
+    } else if (first === "client") {
       const { runClientCli } = await clientModule();
       await runClientCli(rest);
     } else if ((first === "--version" || first === "-V") && rest.length === 0) {

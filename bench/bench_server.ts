@@ -17,11 +17,21 @@ import {
   startPeerServer,
 } from "../tests/interop/servers.ts";
 
-/** A server the benchmark can measure. */
-export type BenchServerName = "ferry" | PeerServerName;
+/**
+ * A server the benchmark can measure. `ferry-metrics` is ferry with
+ * `--metrics` on and scraped every {@linkcode METRICS_SCRAPE_MS}: the cost of
+ * counting, side by side with plain ferry (`--servers ferry,ferry-metrics`).
+ */
+export type BenchServerName = "ferry" | "ferry-metrics" | PeerServerName;
 
-/** Every server, in the order the table shows them. */
+/** Every server a full pass measures, in the order the table shows them. */
 export const BENCH_SERVERS: readonly BenchServerName[] = ["ferry", ...PEER_SERVERS];
+
+/** Servers measured only when `--servers` names them. */
+export const EXTRA_BENCH_SERVERS: readonly BenchServerName[] = ["ferry-metrics"];
+
+/** How often the benchmark scrapes `ferry-metrics` (a busy Prometheus: 5 s). */
+export const METRICS_SCRAPE_MS = 5000;
 
 /**
  * Where roots go: a tmpfs, so the disk is not what is measured. Deno asks
@@ -196,7 +206,10 @@ async function _drain(
 /** The repository's root (where main.ts is). */
 const REPO = path.resolve(import.meta.dirname ?? ".", "..");
 
-async function _startFerry(options: Required<StartBenchServerOptions>): Promise<BenchServer> {
+async function _startFerry(
+  options: Required<StartBenchServerOptions>,
+  name: "ferry" | "ferry-metrics" = "ferry",
+): Promise<BenchServer> {
   const base = await Deno.makeTempDir({ dir: options.tmp.dir, prefix: "ferry-bench-ferry-" });
   const root = `${base}/root`;
   const credentials = `${base}/credentials.txt`;
@@ -227,6 +240,7 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
   const host = "127.0.0.1";
   const port = freePort(host);
   const [low, high] = freePortRange(host, options.passivePortCount);
+  const metricsPort = name === "ferry-metrics" ? freePort(host) : undefined;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -251,6 +265,7 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
       String(options.maxSessions),
       "--idle-timeout",
       "3600",
+      ...(metricsPort !== undefined ? ["--metrics", `${host}:${metricsPort}`] : []),
     ],
     stdin: "null",
     stdout: "piped",
@@ -279,8 +294,13 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
     await _delay(20);
   }
   let stopped: Promise<void> | undefined;
+  const scraper = metricsPort === undefined ? undefined : setInterval(() => {
+    fetch(`http://${host}:${metricsPort}/metrics`).then((response) => response.text()).catch(
+      () => {},
+    );
+  }, METRICS_SCRAPE_MS);
   return {
-    name: "ferry",
+    name,
     host,
     port,
     user: FERRY_USER.name,
@@ -290,6 +310,7 @@ async function _startFerry(options: Required<StartBenchServerOptions>): Promise<
     ..._files(root, undefined),
     stop() {
       stopped ??= (async () => {
+        clearInterval(scraper);
         try {
           Deno.kill(child.pid, "SIGTERM");
         } catch {
@@ -332,7 +353,7 @@ export async function startBenchServer(
     maxSessions: options.maxSessions ?? 10_100,
     passivePortCount: options.passivePortCount ?? 200,
   };
-  if (name === "ferry") return await _startFerry(settings);
+  if (name === "ferry" || name === "ferry-metrics") return await _startFerry(settings, name);
   // startPeerServer makes its temporary folder under TMPDIR.
   const previous = Deno.env.get("TMPDIR");
   Deno.env.set("TMPDIR", options.tmp.dir);

@@ -18,6 +18,7 @@ import {
   BENCH_SERVERS,
   type BenchServer,
   type BenchServerName,
+  EXTRA_BENCH_SERVERS,
   mountBenchTmp,
   startBenchServer,
 } from "./bench_server.ts";
@@ -88,8 +89,12 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   }
   const servers = list(values.servers) ?? [...BENCH_SERVERS];
   for (const name of servers) {
-    if (!BENCH_SERVERS.includes(name as BenchServerName)) {
-      throw new RangeError(`Unknown server "${name}": expected ${BENCH_SERVERS.join(", ")}`);
+    if (![...BENCH_SERVERS, ...EXTRA_BENCH_SERVERS].includes(name as BenchServerName)) {
+      throw new RangeError(
+        `Unknown server "${name}": expected ${
+          [...BENCH_SERVERS, ...EXTRA_BENCH_SERVERS].join(", ")
+        }`,
+      );
     }
   }
   const runs = values.runs === undefined ? (values.quick ? 1 : 3) : Number(values.runs);
@@ -106,7 +111,9 @@ function _usage(): string {
     "  --quick      smaller sizes and one run (about two minutes)",
     "  --runs N     measured runs of each workload (default 3; 1 with --quick)",
     `  --only W     workloads: ${WORKLOADS.map((w) => w.name).join(", ")}`,
-    `  --servers S  servers: ${BENCH_SERVERS.join(", ")}`,
+    `  --servers S  servers: ${
+      BENCH_SERVERS.join(", ")
+    }; also ferry-metrics (ferry with --metrics)`,
     "",
     "Workloads:",
     ...WORKLOADS.map((w) => `  ${w.name.padEnd(11)}${w.title}`),
@@ -304,7 +311,9 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const names: BenchServerName[] = [];
   const skipped: Record<string, string> = {};
   for (const name of options.servers) {
-    const missing = name === "ferry" ? undefined : await peerServerMissing(name);
+    const missing = name === "ferry" || name === "ferry-metrics"
+      ? undefined
+      : await peerServerMissing(name);
     if (missing) {
       skipped[name] = missing;
       _log(`skipping ${name}: ${missing}`);
@@ -415,9 +424,12 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const full = !options.quick && workloads.length === WORKLOADS.length &&
     options.servers.length === BENCH_SERVERS.length;
   if (full && Object.keys(failures).length === 0) {
+    const resultsFile = path.join(BENCH_DIR, "RESULTS.md");
+    const previous = await Deno.readTextFile(resultsFile).catch(() => "");
     await Deno.writeTextFile(
-      path.join(BENCH_DIR, "RESULTS.md"),
-      _resultsMarkdown(table, result.started, seconds, options.runs, machine),
+      resultsFile,
+      _resultsMarkdown(table, result.started, seconds, options.runs, machine) +
+        keptSections(previous),
     );
     // Keep the committed file as `deno fmt` would leave it (`deno task check` checks it).
     await new Deno.Command(Deno.execPath(), {
@@ -429,6 +441,19 @@ export async function runBench(options: BenchOptions): Promise<number> {
   }
   _log(`total ${seconds.toFixed(0)} s`);
   return Object.keys(failures).length > 0 ? 1 : 0;
+}
+
+/**
+ * The line in bench/RESULTS.md after which the text is kept by a full pass:
+ * sections of targeted runs (`--servers ferry,ferry-metrics`, …) that a full
+ * pass does not measure.
+ */
+export const KEPT_MARKER = "<!-- Sections below are targeted runs; a full pass keeps them. -->";
+
+/** The part of an existing RESULTS.md a full pass keeps (from {@linkcode KEPT_MARKER} on). */
+export function keptSections(previous: string): string {
+  const at = previous.indexOf(KEPT_MARKER);
+  return at < 0 ? "" : "\n" + previous.slice(at);
 }
 
 function _resultsMarkdown(

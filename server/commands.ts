@@ -65,7 +65,11 @@ const table: Record<string, CommandSpec> = {
   TYPE: { handler: info.type, argument: "required", help: "TYPE {A|I|L 8}" },
   MODE: { handler: info.mode, argument: "required", help: "MODE S" },
   STRU: { handler: info.stru, argument: "required", help: "STRU F" },
-  SITE: { handler: files.site, argument: "required", help: "SITE {HELP|CHMOD <mode> <path>}" },
+  SITE: {
+    handler: files.site,
+    argument: "required",
+    help: "SITE {HELP|CHMOD <mode> <path>|QUOTA}",
+  },
   PWD: { handler: dirs.pwd, argument: "none", help: "PWD" },
   CWD: { handler: dirs.cwd, argument: "required", permission: "e", help: "CWD <path>" },
   CDUP: { handler: dirs.cdup, argument: "none", permission: "e", help: "CDUP" },

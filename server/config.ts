@@ -35,6 +35,11 @@ export interface ServerConfig {
   /** Failed logins in one session before it is closed with 421. */
   maxLoginFailures: number;
   /** The TLS certificate (PEM); with {@linkcode ServerConfig.tlsKey} it turns on FTPS. */
+  /**
+   * `postgres://USER:PASSWORD@HOST:PORT/DB`: users, quota usage and session
+   * counts in PostgreSQL instead of the credentials file.
+   */
+  users?: string;
   tlsCert?: string;
   /** The TLS private key (PEM). */
   tlsKey?: string;
@@ -67,6 +72,14 @@ export interface ServerConfig {
   maxUploadRate?: number;
   /** The whole server's download rate cap, bytes per second; none when absent. */
   maxDownloadRate?: number;
+  /** How log lines are written: `text` (time event key=value) or `json` (one object per line). */
+  logFormat: "text" | "json";
+  /** A file to write the log to instead of stderr. */
+  logFile?: string;
+  /** A file to append one wu-ftpd xferlog(5) line per finished or failed transfer to. */
+  xferlog?: string;
+  /** Where to serve Prometheus metrics and the health check; off when absent. */
+  metrics?: { host: string; port: number };
 }
 
 /** The defaults `ferry serve` starts with. */
@@ -89,6 +102,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   atomicUploads: false,
   shutdownGraceMs: 30_000,
   userDefaults: {},
+  logFormat: "text",
 };
 
 /**

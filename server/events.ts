@@ -51,10 +51,10 @@ export class ServerEvents {
   }
 
   /** Hands an event to every listener; a listener that throws is skipped, never fatal. */
-  emit(name: string, fields: Readonly<Record<string, LogValue>>, time: Date = new Date()): void {
+  emit(name: string, fields: Readonly<Record<string, LogValue>>, time?: Date): void {
     const listeners = this.#listeners;
-    if (listeners.length === 0) return;
-    const event: ServerEvent = { name, time, fields };
+    if (listeners.length === 0) return; // before the Date: nothing to pay with no listener
+    const event: ServerEvent = { name, time: time ?? new Date(), fields };
     for (const listener of listeners) {
       try {
         listener(event);

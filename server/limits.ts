@@ -5,6 +5,11 @@
  * @module
  */
 
+/** The refusal when {@linkcode ConnectionLimits} has reached its total. */
+export const TOO_MANY_USERS = "Too many users, try again later.";
+/** The refusal when one address has reached its limit. */
+export const TOO_MANY_FROM_ADDRESS = "Too many connections from your address.";
+
 /**
  * Counts open control connections, in all and per client address.
  *
@@ -16,8 +21,8 @@
  * ```
  */
 export class ConnectionLimits {
-  readonly #maxSessions: number;
-  readonly #maxPerIp: number;
+  #maxSessions: number;
+  #maxPerIp: number;
   readonly #perIp = new Map<string, number>();
   #total = 0;
 
@@ -27,11 +32,17 @@ export class ConnectionLimits {
     this.#maxPerIp = options.maxSessionsPerIp;
   }
 
+  /** Changes the limits (a reload); connections already admitted stay. */
+  configure(options: { maxSessions: number; maxSessionsPerIp: number }): void {
+    this.#maxSessions = options.maxSessions;
+    this.#maxPerIp = options.maxSessionsPerIp;
+  }
+
   /** Admits a connection (and counts it), or returns why it is refused. */
   admit(address: string): string | undefined {
-    if (this.#total >= this.#maxSessions) return "Too many users, try again later.";
+    if (this.#total >= this.#maxSessions) return TOO_MANY_USERS;
     const count = this.#perIp.get(address) ?? 0;
-    if (count >= this.#maxPerIp) return "Too many connections from your address.";
+    if (count >= this.#maxPerIp) return TOO_MANY_FROM_ADDRESS;
     this.#perIp.set(address, count + 1);
     this.#total++;
     return undefined;

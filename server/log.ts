@@ -22,6 +22,18 @@ function formatValue(value: string | number | boolean): string {
   return JSON.stringify(text);
 }
 
+/** How a log line is written: `text` (`time event key=value …`) or `json` (one object per line). */
+export type LogFormat = "text" | "json";
+
+/** Options for a {@linkcode Logger}. */
+export interface LoggerOptions {
+  /**
+   * How lines are written.
+   * @default {"text"}
+   */
+  format?: LogFormat;
+}
+
 /**
  * Writes structured, single-line log records.
  *
@@ -34,9 +46,12 @@ function formatValue(value: string | number | boolean): string {
 export class Logger {
   readonly #sink: LogSink;
   readonly #stderr: StderrLog | undefined;
+  /** How lines are written; a reload may change it. */
+  format: LogFormat;
 
   /** Creates a logger writing to `sink` (stderr by default, see {@linkcode StderrLog}). */
-  constructor(sink?: LogSink) {
+  constructor(sink?: LogSink, options: LoggerOptions = {}) {
+    this.format = options.format ?? "text";
     if (sink) {
       this.#sink = sink;
     } else {
@@ -53,10 +68,16 @@ export class Logger {
 
   /** Logs an event with its fields; undefined fields are left out. */
   info(event: string, fields: Record<string, LogValue> = {}): void {
-    let line = `${new Date().toISOString()} ${event}`;
-    for (const key in fields) {
-      const value = fields[key];
-      if (value !== undefined) line += ` ${key}=${formatValue(value)}`;
+    const time = new Date().toISOString();
+    let line: string;
+    if (this.format === "json") {
+      line = jsonLine(time, event, fields);
+    } else {
+      line = `${time} ${event}`;
+      for (const key in fields) {
+        const value = fields[key];
+        if (value !== undefined) line += ` ${key}=${formatValue(value)}`;
+      }
     }
     try {
       this.#sink(line);
@@ -64,6 +85,22 @@ export class Logger {
       // A log that cannot be written (a full disk, a closed pipe) must never take the server down.
     }
   }
+}
+
+/**
+ * One JSON object: `time`, `event`, then the fields in order. A session's
+ * `user` is `null` before login; other unset fields are left out. JSON
+ * escapes CR and LF, so a line stays one line.
+ */
+function jsonLine(time: string, event: string, fields: Record<string, LogValue>): string {
+  const record: Record<string, LogValue | null> = { time, event };
+  for (const key in fields) {
+    if (key === "time" || key === "event") continue;
+    const value = fields[key];
+    if (value !== undefined) record[key] = value;
+    else if (key === "user") record[key] = null;
+  }
+  return JSON.stringify(record);
 }
 
 /** How long the stderr log may hold lines that come close together, in milliseconds. */

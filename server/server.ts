@@ -13,7 +13,7 @@ import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
-import { ConnectionLimits } from "./limits.ts";
+import { ConnectionLimits, TOO_MANY_USERS } from "./limits.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { PassivePortPool } from "./data/passive_port_pool.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
@@ -23,7 +23,9 @@ import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage/storage.ts";
 import { loadSecureContext, TlsSetupError } from "./tls/tls_context.ts";
 import { serverLimits, UserLimits } from "./user_limits/user_limits.ts";
+import type { UserSettings } from "./auth/user_settings.ts";
 import { measureDirectory, QuotaLedger } from "./user_limits/quota_ledger.ts";
+import type { SecureContext } from "node:tls";
 
 /** Thrown when the server cannot start; the message says what to fix. */
 export class StartupError extends CommandError {
@@ -77,6 +79,66 @@ export interface StartOptions {
   limits?: UserLimits;
 }
 
+/**
+ * What a reload (SIGHUP) may replace while sessions run: the settings, the
+ * users and the TLS certificate. Sessions read them from the shared context
+ * at each command and login; a control connection keeps the TLS context it
+ * shook hands with, for its data connections.
+ */
+export interface LiveState {
+  readonly config: ServerConfig;
+  readonly authenticator: Authenticator;
+  readonly secureContext?: SecureContext;
+}
+
+/**
+ * Loads the users (from the credentials file, or from `userStore` when the
+ * server was given one) and the TLS certificate and key a configuration names.
+ *
+ * @throws {StartupError} saying which file is wrong and why.
+ */
+export async function loadLiveState(
+  config: ServerConfig,
+  userStore?: UserStore,
+): Promise<LiveState> {
+  let authenticator: Authenticator;
+  const anonymous = config.anonymous ? { anonymous: { home: "/" } } : {};
+  try {
+    authenticator = userStore
+      ? new Authenticator(userStore, anonymous)
+      : await Authenticator.fromFile(config.credentials, anonymous);
+  } catch (error) {
+    throw new StartupError(
+      `Cannot load credentials: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new StartupError("--tls-cert and --tls-key go together");
+  }
+  if (
+    config.tlsCert === undefined && (config.implicitTlsPort !== undefined || config.requireTls)
+  ) {
+    throw new StartupError(
+      "--implicit-tls-port and --require-tls need --tls-cert and --tls-key",
+    );
+  }
+  if (config.tlsCert === undefined || config.tlsKey === undefined) {
+    return { config, authenticator };
+  }
+  try {
+    const secureContext = await loadSecureContext(
+      config.tlsCert,
+      config.tlsKey,
+      config.tlsMaxVersion,
+    );
+    return { config, authenticator, secureContext };
+  } catch (error) {
+    if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 async function missingPermissions(config: ServerConfig): Promise<string[]> {
   const checks: [Deno.PermissionDescriptor, string][] = [
     [{ name: "read", path: config.root }, `--allow-read=${config.root}`],
@@ -87,6 +149,12 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
     ): [Deno.PermissionDescriptor, string] => [
       { name: "read", path: file },
       `--allow-read=${file}`,
+    ]),
+    ...[config.xferlog, config.logFile].filter((file) => file !== undefined).map((
+      file,
+    ): [Deno.PermissionDescriptor, string] => [
+      { name: "write", path: file },
+      `--allow-write=${file}`,
     ]),
     ...config.hosts.map((host): [Deno.PermissionDescriptor, string] => [
       { name: "net", host },
@@ -127,10 +195,14 @@ export class FtpServer {
   /** The server's events, as logged: register metrics, transfer logs and hooks here. */
   readonly events: ServerEvents;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
+  /** The context every session shares; a reload replaces its live state. */
+  #context: ServerContext | undefined;
   #closing: Promise<void> | undefined;
   /** Sessions started so far: each session's number in the log. */
   #sessionCount = 0;
   #users: UserStore | undefined;
+  /** True when the user store was given to {@linkcode FtpServer.start} (a reload keeps it). */
+  #ownStore = false;
   #cutGrace: (() => void) | undefined;
 
   private constructor(
@@ -153,6 +225,76 @@ export class FtpServer {
     this.events.emit(name, fields);
   }
 
+  /** Logs a server-wide event (such as `reload`) and hands it to the event observers. */
+  logEvent(name: string, fields: Record<string, LogValue>): void {
+    this.#event(name, fields);
+  }
+
+  /** The settings in force (a reload may have replaced the ones it started with). */
+  get config(): ServerConfig {
+    return this.#context!.config;
+  }
+
+  /** False once {@linkcode FtpServer.close} has begun: new sessions are refused. */
+  get accepting(): boolean {
+    return this.#closing === undefined;
+  }
+
+  /**
+   * Puts new settings, users and TLS certificate in force, all at once:
+   * new logins, new TLS handshakes and the next command of every session
+   * use them; running transfers go on as they are. Settings that need a
+   * restart (addresses, ports, paths) must be the old ones: the caller
+   * keeps them (see `ops/reload.ts`).
+   */
+  replaceLiveState(state: LiveState): void {
+    const context = this.#context!;
+    context.config = state.config;
+    context.authenticator = state.authenticator;
+    context.secureContext = state.secureContext;
+    this.#limits.configure(state.config);
+    context.limits.reconfigure(serverLimits(state.config));
+    context.limits.ledger.forget(); // counted again at the next need (after a quota-scan, say)
+    this.#refreshAccounts(state.authenticator.store).catch(() => {});
+    const previous = this.#users;
+    this.#users = state.authenticator.store;
+    if (previous !== undefined && previous !== this.#users) previous.close().catch(() => {});
+  }
+
+  /**
+   * Gives every logged-in session its user's settings as they are now (a
+   * reload): quotas from the next upload, rates from the running transfers'
+   * next chunk (their shared buckets change rate in place).
+   */
+  async #refreshAccounts(store: UserStore): Promise<void> {
+    const limits = this.#context!.limits;
+    const fresh = new Map<string, UserSettings | undefined>();
+    for (const session of this.#sessions) {
+      const account = session.account;
+      if (!account) continue;
+      if (!fresh.has(account.name)) {
+        const record = await store.lookup(account.name).catch(() => undefined);
+        fresh.set(account.name, record ? limits.settingsFor(record) : undefined);
+      }
+      const settings = fresh.get(account.name);
+      if (!settings || session.account !== account) continue;
+      session.account = { ...account, settings };
+      limits.ledger.limit(account.home, settings);
+    }
+    for (const [name, settings] of fresh) if (settings) limits.retune(name, settings);
+  }
+
+  /**
+   * Loads the live state for `config` the way this server loads it: the
+   * users file again, or the user store it was started with (a database
+   * store is live by itself), and the TLS files.
+   *
+   * @throws {StartupError} saying which file is wrong and why.
+   */
+  loadLiveState(config: ServerConfig): Promise<LiveState> {
+    return loadLiveState(config, this.#ownStore ? this.#users : undefined);
+  }
+
   /** The number of open control connections. */
   get sessionCount(): number {
     return this.#sessions.size;
@@ -169,18 +311,7 @@ export class FtpServer {
         })`,
       );
     }
-    let authenticator: Authenticator;
-    const anonymous = config.anonymous ? { anonymous: { home: "/" } } : {};
-    try {
-      authenticator = options.userStore
-        ? new Authenticator(options.userStore, anonymous)
-        : await Authenticator.fromFile(config.credentials, anonymous);
-    } catch (error) {
-      throw new StartupError(
-        `Cannot load credentials: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    const { authenticator, secureContext } = await loadLiveState(config, options.userStore);
     let root: string;
     try {
       await Deno.mkdir(config.root, { recursive: true });
@@ -189,29 +320,6 @@ export class FtpServer {
       throw new StartupError(
         `Cannot use root directory ${config.root}: ${(error as Error).message}`,
       );
-    }
-    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
-      throw new StartupError("--tls-cert and --tls-key go together");
-    }
-    if (
-      config.tlsCert === undefined && (config.implicitTlsPort !== undefined || config.requireTls)
-    ) {
-      throw new StartupError(
-        "--implicit-tls-port and --require-tls need --tls-cert and --tls-key",
-      );
-    }
-    let secureContext;
-    if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
-      try {
-        secureContext = await loadSecureContext(
-          config.tlsCert,
-          config.tlsKey,
-          config.tlsMaxVersion,
-        );
-      } catch (error) {
-        if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });
-        throw error;
-      }
     }
     const events = options.events ?? new ServerEvents();
     const server = new FtpServer([], [], root, logger, events);
@@ -229,8 +337,10 @@ export class FtpServer {
       }),
       ...(secureContext ? { secureContext } : {}),
     };
+    server.#context = context;
     server.#limits = new ConnectionLimits(config);
     server.#users = authenticator.store;
+    server.#ownStore = options.userStore !== undefined;
     const defaultHosts = config.hosts.length === 2 && config.hosts[0] === "127.0.0.1" &&
       config.hosts[1] === "::1";
     const ports: [number, boolean][] = [[config.port, false]];
@@ -286,7 +396,11 @@ export class FtpServer {
     const address = comparableAddress(socket.remoteAddress ?? "");
     const refusal = this.#limits.admit(address);
     if (refusal) {
-      this.#event("refused", { peer: address, reason: refusal });
+      this.#event("refused", {
+        peer: address,
+        reason: refusal,
+        limit: refusal === TOO_MANY_USERS ? "max_sessions" : "max_sessions_per_ip",
+      });
       socket.on("error", () => {});
       socket.end(formatReply(ReplyCode.ServiceUnavailable, refusal));
       setTimeout(() => socket.destroy(), 1000).unref?.();

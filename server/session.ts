@@ -37,10 +37,15 @@ import type { LoginThrottle } from "./auth/login_throttle.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
 import { startServerTls, TicketBook } from "./tls/tls_context.ts";
 
-/** What every session shares: settings, users, log and the way to open a user's storage. */
+/**
+ * What every session shares: settings, users, log and the way to open a
+ * user's storage. A reload (SIGHUP) replaces `config`, `authenticator` and
+ * `secureContext` together (see `FtpServer.replaceLiveState`): read them
+ * from here when needed, do not keep them.
+ */
 export interface ServerContext {
-  readonly config: ServerConfig;
-  readonly authenticator: Authenticator;
+  config: ServerConfig;
+  authenticator: Authenticator;
   readonly log: Logger;
   /** Observers of the events the log shows (metrics, transfer logs, hooks). */
   readonly events?: ServerEvents;
@@ -53,7 +58,7 @@ export interface ServerContext {
   /** The server's passive ports, for clear and TLS data channels. */
   readonly passivePorts: PassivePortPool;
   /** The TLS certificate and key, when FTPS is configured. */
-  readonly secureContext?: SecureContext;
+  secureContext?: SecureContext | undefined;
 }
 
 /** A logged-in user as the limits see them. */
@@ -150,6 +155,14 @@ export class Session {
   protection: "C" | "P" = "C";
   /** The TLS tickets issued to this control connection, for the data connection check. */
   readonly tickets: TicketBook = new TicketBook();
+  /**
+   * The TLS context this control connection shook hands with: its PROT P data
+   * connections use it too, so they can resume its session after a reload
+   * put a new certificate in force for new connections.
+   */
+  controlSecureContext: SecureContext | undefined;
+  /** True when logged in anonymously (for the transfer log's access mode). */
+  anonymous = false;
 
   readonly #raw: Socket;
   /** The peer as the log shows it. */
@@ -430,6 +443,7 @@ export class Session {
     this.#raw.off("end", this.#onEnd);
     this.#queue = [];
     this.#reader = new CommandLineReader({ maxLineLength: this.context.config.maxLineLength });
+    this.controlSecureContext = secureContext;
     const { socket, observer } = startServerTls(this.#raw, secureContext);
     this.tickets.add(observer);
     return socket;

@@ -18,7 +18,7 @@ set -euo pipefail
 PEERS_DIR="${FERRY_PEERS_DIR:-/var/cache/ferry-peers}"
 PACKAGES=(vsftpd python3 python3-pyftpdlib curl lftp openssl
   libsodium23 libcap2 libpam0g libssl3 libcrypt1 libpam-modules
-  postgresql haproxy chromium fonts-liberation python3-prometheus-client)
+  postgresql haproxy chromium fonts-liberation python3-prometheus-client logrotate)
 
 package_missing() {
   ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

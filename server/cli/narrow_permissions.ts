@@ -2,14 +2,16 @@
  * The second fence around the disk for an installed `ferry`: a `ferry` that
  * holds broad read/write permissions (it is also the client, which writes
  * wherever the user asks) runs `serve` again in a child Deno process whose
- * permissions are narrowed to the served root, the credentials file and the
- * TLS files.
+ * permissions are narrowed to the served root, the credentials file, the
+ * TLS files, the configuration file, the log files it names and the
+ * `FERRY_*` environment variables it reads.
  *
  * @module
  */
 
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { servedEnvNames } from "../ops/settings.ts";
 
 /** The files and directories a server needs, from its options. */
 export interface ServedPaths {
@@ -17,30 +19,37 @@ export interface ServedPaths {
   credentials: string;
   tlsCert?: string;
   tlsKey?: string;
-  /** Environment variables the server reads (the PostgreSQL driver's, `FERRY_USERS`). */
+  /** The configuration file (read again on SIGHUP). */
+  config?: string;
+  /** Log files the server appends to (xferlog). */
+  logFiles?: string[];
+  /** Environment variables the server reads beyond the `FERRY_*` ones (the PostgreSQL driver's). */
   env?: string[];
 }
 
 /**
  * The Deno permission flags that let `serve` run and nothing more: network,
- * read of the root, credentials and TLS files, write of the root.
+ * read of the root, credentials, TLS and configuration files, write of the
+ * root and the log files, and the `FERRY_*` environment variables.
  *
  * @example
  * ```ts
  * narrowedFlags({ root: "./srv", credentials: "./credentials.txt" });
- * // ["--allow-net", "--allow-read=/abs/srv,/abs/credentials.txt", "--allow-write=/abs/srv"]
+ * // ["--allow-net", "--allow-read=/abs/srv,/abs/credentials.txt", "--allow-write=/abs/srv",
+ * //  "--allow-env=FERRY_CONFIG,FERRY_HOST,…"]
  * ```
  */
 export function narrowedFlags(paths: ServedPaths): string[] {
   const absolute = (file: string) => path.resolve(file);
-  const readable = [paths.root, paths.credentials, paths.tlsCert, paths.tlsKey]
+  const readable = [paths.root, paths.credentials, paths.tlsCert, paths.tlsKey, paths.config]
     .filter((file): file is string => file !== undefined)
     .map(absolute);
+  const writable = [paths.root, ...(paths.logFiles ?? [])].map(absolute);
   return [
     "--allow-net",
     `--allow-read=${readable.join(",")}`,
-    `--allow-write=${absolute(paths.root)}`,
-    ...(paths.env && paths.env.length > 0 ? [`--allow-env=${paths.env.join(",")}`] : []),
+    `--allow-write=${writable.join(",")}`,
+    `--allow-env=${[...servedEnvNames(), ...(paths.env ?? [])].join(",")}`,
   ];
 }
 
@@ -73,9 +82,12 @@ export function relaunchCommand(): { deno: string; config: string; main: string 
   return { deno, config, main };
 }
 
+/** The signals the parent passes on to the narrowed child: stop, stop, reload. */
+export const FORWARDED_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
 /**
  * Runs `ferry serve ARGS` in a child `deno run` with narrowed permissions,
- * forwarding SIGINT and SIGTERM, and resolves with its exit code.
+ * forwarding SIGINT, SIGTERM and SIGHUP, and resolves with its exit code.
  */
 export async function serveNarrowed(
   args: string[],
@@ -102,14 +114,11 @@ export async function serveNarrowed(
       // already gone
     }
   };
-  const onInt = forward("SIGINT");
-  const onTerm = forward("SIGTERM");
-  Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGTERM", onTerm);
+  const listeners = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   try {
     return (await child.status).code;
   } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-    Deno.removeSignalListener("SIGTERM", onTerm);
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   }
 }

@@ -1,132 +1,62 @@
 /**
- * `ferry serve`: turns command-line options into a {@linkcode ServerConfig},
- * starts the server, and runs until SIGINT or SIGTERM.
+ * `ferry serve`: resolves the settings (flags, `FERRY_*` environment, the
+ * `--config` file, defaults), starts the server with its log, transfer log
+ * and metrics, and runs until SIGINT or SIGTERM; SIGHUP reloads.
  *
  * @module
  */
 
-import { DEFAULT_CONFIG, parsePortRange, type ServerConfig } from "../config.ts";
+import type { ServerConfig } from "../config.ts";
 import { ExitStatus } from "../../cli/exit_status.ts";
 import { holdsBroadPermissions, relaunchCommand, serveNarrowed } from "./narrow_permissions.ts";
-import { FtpServer } from "../server.ts";
-import { isIPv4 } from "node:net";
-import { checkPostgresPermissions, postgresServeEnv, resolveUsersUrl } from "./users_option.ts";
-
-/** The options `ferry serve` accepts, as commander parses them. */
-export interface ServeOptions {
-  host?: string[];
-  port?: string;
-  root?: string;
-  credentials?: string;
-  anonymous?: boolean;
-  pasvPorts?: string;
-  pasvAddress?: string;
-  idleTimeout?: string;
-  dataTimeout?: string;
-  maxSessions?: string;
-  maxSessionsPerIp?: string;
-  maxLoginFailures?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  implicitTlsPort?: string;
-  requireTls?: boolean;
-  allowAnonymousClear?: boolean;
-  tlsReuseOptional?: boolean;
-  tlsMaxVersion?: string;
-  atomicUploads?: boolean;
-  shutdownGrace?: string;
-  /** `postgres://…`: keep users (and shared quota usage and session counts) in PostgreSQL. */
-  users?: string;
-}
-
-function parseInteger(text: string, name: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) {
-    throw new RangeError(`Invalid ${name} "${text}", expected an integer ${min}-${max}`);
-  }
-  return value;
-}
+import { FtpServer, StartupError } from "../server.ts";
+import { Logger } from "../log.ts";
+import { formatSettings, resolveSettings, toServerConfig } from "../ops/resolve_settings.ts";
+import { loadServeSettings } from "../ops/load_settings.ts";
+import { parseServeArgs, type ServeRequest } from "./serve_cli.ts";
+import { XferLog } from "../ops/xferlog.ts";
+import { AppendFile } from "../ops/append_file.ts";
+import { ServerMetrics } from "../ops/metrics.ts";
+import { MetricsEndpoint } from "../ops/metrics_http.ts";
+import { Reloader } from "../ops/reload.ts";
+import { checkPostgresPermissions } from "./users_option.ts";
+import { POSTGRES_DRIVER_ENV } from "../postgres/postgres_url.ts";
 
 /**
- * Builds the server configuration from `ferry serve` options.
+ * Builds the server configuration from flags given by key (for tests and
+ * embedding): no file, no environment.
  *
  * @example
  * ```ts
  * serveConfig({ port: "2121", host: ["127.0.0.1"] }).port; // 2121
  * ```
  */
-export function serveConfig(options: ServeOptions): ServerConfig {
-  const config: ServerConfig = {
-    ...DEFAULT_CONFIG,
-    hosts: options.host && options.host.length > 0 ? options.host : DEFAULT_CONFIG.hosts,
-    port: options.port === undefined
-      ? DEFAULT_CONFIG.port
-      : parseInteger(options.port, "port", 0, 65535),
-    root: options.root ?? DEFAULT_CONFIG.root,
-    credentials: options.credentials ?? DEFAULT_CONFIG.credentials,
-    anonymous: options.anonymous ?? false,
-  };
-  if (options.pasvPorts !== undefined) config.pasvPorts = parsePortRange(options.pasvPorts);
-  if (options.pasvAddress !== undefined) {
-    if (!isIPv4(options.pasvAddress)) {
-      throw new RangeError(`Invalid --pasv-address "${options.pasvAddress}", expected IPv4`);
-    }
-    config.pasvAddress = options.pasvAddress;
-  }
-  if (options.idleTimeout !== undefined) {
-    config.idleTimeoutMs = parseInteger(options.idleTimeout, "idle timeout", 1, 86400) * 1000;
-  }
-  if (options.dataTimeout !== undefined) {
-    config.dataTimeoutMs = parseInteger(options.dataTimeout, "data timeout", 1, 86400) * 1000;
-  }
-  if (options.maxSessions !== undefined) {
-    config.maxSessions = parseInteger(options.maxSessions, "max sessions", 1, 1_000_000);
-  }
-  if (options.maxSessionsPerIp !== undefined) {
-    config.maxSessionsPerIp = parseInteger(
-      options.maxSessionsPerIp,
-      "max sessions per IP",
-      1,
-      1_000_000,
-    );
-  }
-  if (options.maxLoginFailures !== undefined) {
-    config.maxLoginFailures = parseInteger(options.maxLoginFailures, "max login failures", 1, 1000);
-  }
-  if (options.tlsCert !== undefined) config.tlsCert = options.tlsCert;
-  if (options.tlsKey !== undefined) config.tlsKey = options.tlsKey;
-  if (options.implicitTlsPort !== undefined) {
-    config.implicitTlsPort = parseInteger(options.implicitTlsPort, "implicit TLS port", 0, 65535);
-  }
-  config.requireTls = options.requireTls ?? false;
-  config.anonymousClear = options.allowAnonymousClear ?? false;
-  config.tlsReuseOptional = options.tlsReuseOptional ?? false;
-  if (options.tlsMaxVersion !== undefined) {
-    const version = { "1.2": "TLSv1.2", "1.3": "TLSv1.3" }[options.tlsMaxVersion];
-    if (version === undefined) {
-      throw new RangeError(
-        `Invalid --tls-max-version "${options.tlsMaxVersion}", expected 1.2 or 1.3`,
-      );
-    }
-    config.tlsMaxVersion = version as ServerConfig["tlsMaxVersion"];
-  }
-  config.atomicUploads = options.atomicUploads ?? false;
-  if (options.shutdownGrace !== undefined) {
-    config.shutdownGraceMs = parseInteger(options.shutdownGrace, "shutdown grace", 0, 86400) *
-      1000;
-  }
-  return config;
+export function serveConfig(flags: ServeRequest["flags"] = {}): ServerConfig {
+  return toServerConfig(resolveSettings({ flags }));
+}
+
+/**
+ * Runs `ferry serve` with the arguments after `serve`: parses them, then
+ * {@linkcode serve}.
+ */
+export async function runServe(args: string[]): Promise<void> {
+  await serve(parseServeArgs(args), args);
 }
 
 /**
  * Starts the server, prints the ready line, and resolves when a signal has
  * stopped it: the first SIGINT/SIGTERM stops accepting and lets running
- * transfers finish for up to `--shutdown-grace` seconds, a second one cuts
- * them short.
+ * transfers finish for up to `shutdown_grace` seconds, a second one cuts
+ * them short. SIGHUP reloads the configuration file, the users and the TLS
+ * certificate (see {@linkcode Reloader}).
  */
-export async function serve(options: ServeOptions, args: string[] = []): Promise<void> {
-  const config = serveConfig(options);
-  const usersUrl = resolveUsersUrl(options.users);
+export async function serve(request: ServeRequest, args: string[] = []): Promise<void> {
+  const loaded = await loadServeSettings(request);
+  const { config } = loaded;
+  if (request.printConfig) {
+    await writeStdout(formatSettings(loaded.settings));
+    return;
+  }
   const relaunch = holdsBroadPermissions() ? relaunchCommand() : undefined;
   if (relaunch) {
     // Broad read/write (an installed ferry, which is also the client): serve from a
@@ -136,20 +66,50 @@ export async function serve(options: ServeOptions, args: string[] = []): Promise
       credentials: config.credentials,
       ...(config.tlsCert ? { tlsCert: config.tlsCert } : {}),
       ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
-      ...(usersUrl !== undefined ? { env: postgresServeEnv() } : {}),
+      ...(loaded.configPath !== undefined ? { config: loaded.configPath } : {}),
+      logFiles: [config.xferlog, config.logFile].filter((file) => file !== undefined),
+      ...(config.users !== undefined ? { env: [...POSTGRES_DRIVER_ENV] } : {}),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;
   }
+  const logFile = config.logFile !== undefined ? await openLog(config.logFile) : undefined;
+  const logger = new Logger(logFile ? (line) => logFile.writeLine(line) : undefined, {
+    format: config.logFormat,
+  });
+  const xferlog = config.xferlog !== undefined
+    ? await openLog(config.xferlog, XferLog.open)
+    : undefined;
+  const metrics = config.metrics !== undefined ? new ServerMetrics() : undefined;
   let server: FtpServer;
-  if (usersUrl !== undefined) {
+  if (config.users !== undefined) {
+    // Users, quota usage and session counts in PostgreSQL, shared by instances.
     checkPostgresPermissions();
     const { startWithPostgres } = await import("./postgres_serve.ts");
-    server = await startWithPostgres(config, usersUrl);
+    server = await startWithPostgres(config, config.users, { logger });
   } else {
-    server = await FtpServer.start(config);
+    server = await FtpServer.start(config, { logger });
   }
-  console.log(server.describe());
+  const stopXferlog = xferlog ? server.events.on(xferlog.listener) : undefined;
+  const stopMetrics = metrics ? server.events.on(metrics.listener) : undefined;
+  let endpoint: MetricsEndpoint | undefined;
+  if (config.metrics !== undefined && metrics) {
+    try {
+      endpoint = MetricsEndpoint.start(config.metrics, metrics, server);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+  }
+  const reloader = new Reloader({
+    server,
+    logger,
+    request,
+    current: loaded.settings,
+    ...(xferlog ? { xferlog } : {}),
+    ...(logFile ? { logFile } : {}),
+  });
+  console.log(server.describe() + (endpoint ? `; metrics on ${endpoint.url}` : ""));
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const signalled = Promise.withResolvers<void>();
   let closing: Promise<void> | undefined;
@@ -159,19 +119,50 @@ export async function serve(options: ServeOptions, args: string[] = []): Promise
       server.close({ graceMs: 0 });
       return;
     }
+    const graceMs = server.config.shutdownGraceMs;
     console.error(
       `ferry: shutting down (running transfers get up to ${
-        config.shutdownGraceMs / 1000
+        graceMs / 1000
       } s; send the signal again to stop now)`,
     );
-    closing = server.close({ graceMs: config.shutdownGraceMs });
+    closing = server.close({ graceMs });
     signalled.resolve();
   };
+  const reload = () => {
+    if (!closing) reloader.reload();
+  };
   for (const signal of signals) Deno.addSignalListener(signal, stop);
+  Deno.addSignalListener("SIGHUP", reload);
   try {
     await signalled.promise;
     await closing;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    Deno.removeSignalListener("SIGHUP", reload);
+    await endpoint?.close();
+    stopXferlog?.();
+    stopMetrics?.();
+    xferlog?.close();
+    logFile?.close();
   }
+}
+
+/** Opens a log file, or says which one cannot be opened and why. */
+async function openLog<T = AppendFile>(
+  file: string,
+  open: (file: string) => Promise<T> = AppendFile.open as (file: string) => Promise<T>,
+): Promise<T> {
+  try {
+    return await open(file);
+  } catch (error) {
+    throw new StartupError(`Cannot open log file ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function writeStdout(text: string): Promise<void> {
+  const data = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < data.length) written += await Deno.stdout.write(data.subarray(written));
 }

@@ -16,6 +16,14 @@ import {
   type UserRecord,
 } from "../auth/mod.ts";
 import { CredentialsFileStore } from "../auth/credentials_store.ts";
+import {
+  checkUserSettings,
+  parseUserSetting,
+  USER_SETTING_KEYS,
+  type UserSettings,
+} from "../auth/user_settings.ts";
+import { measureDirectory, type Usage } from "../user_limits/quota_ledger.ts";
+import * as path from "node:path";
 import { UserExistsError, UserNotFoundError, type UserStore } from "../auth/user_store.ts";
 import { UserStoreUnavailableError } from "../auth/user_store_unavailable.ts";
 import { checkPostgresPermissions, resolveUsersUrl } from "./users_option.ts";
@@ -64,6 +72,8 @@ export interface UserCommandOptions {
    * @default {"elradfmwMT"}
    */
   perms?: string;
+  /** Per-user settings (quotas, rates, sessions, address rules), for `add` only. */
+  settings?: UserSettings;
   /**
    * scrypt cost of new hashes; lower it only in tests.
    *
@@ -165,7 +175,14 @@ export async function addUser(
     throw new UserCommandError(`User "${name}" already exists; use \`ferry user passwd\``);
   }
   const passwordHash = await _hash(password, options);
-  const user: UserRecord = { name, passwordHash, home, permissions };
+  const settings = _check(() => checkUserSettings(options.settings ?? {}));
+  const user: UserRecord = {
+    name,
+    passwordHash,
+    home,
+    permissions,
+    ...(Object.keys(settings).length > 0 ? { settings } : {}),
+  };
   await _change(store, () => store.add(user));
   return user;
 }
@@ -246,6 +263,165 @@ export async function listUsers(options: UserCommandOptions): Promise<UserRecord
   } finally {
     await store.close();
   }
+}
+
+/** What `ferry user set` changes: settings to set, and settings to clear. */
+export interface SettingChanges {
+  /** Settings given a value. */
+  readonly set: UserSettings;
+  /** Settings to clear (back to the server's default, else unlimited). */
+  readonly clear: readonly (keyof UserSettings)[];
+}
+
+/**
+ * Reads the setting flags of `ferry user add|set` (commander's option
+ * object: `quotaSize: "10G"`, `allowFrom: ["10.0.0.0/8"]`, `quota: false`
+ * for `--no-quota`, …) into the settings to set and to clear.
+ *
+ * @throws {UserCommandError} If a value is invalid.
+ *
+ * @example
+ * ```ts
+ * settingChanges({ quotaSize: "10G", downloadRate: false });
+ * // { set: { quotaSize: 10737418240 }, clear: ["downloadRate"] }
+ * ```
+ */
+export function settingChanges(flags: Record<string, unknown>): SettingChanges {
+  let set: UserSettings = {};
+  const clear: (keyof UserSettings)[] = [];
+  if (flags.quota === false) clear.push("quotaSize", "quotaFiles");
+  for (const { key, field } of USER_SETTING_KEYS) {
+    const value = flags[field];
+    if (value === false) {
+      if (!clear.includes(field)) clear.push(field);
+    } else if (typeof value === "string" || (Array.isArray(value) && value.length > 0)) {
+      const text = Array.isArray(value) ? value.join(",") : value;
+      set = _check(() => parseUserSetting(set, key, text));
+    }
+  }
+  return { set, clear };
+}
+
+/**
+ * Changes a user's home, permissions or settings.
+ *
+ * @param name The user.
+ * @param changes The settings to set and to clear.
+ * @param options The credentials file, and a new home or permissions if given.
+ * @returns The record written.
+ * @throws {UserCommandError} If the file or the user does not exist, or a value is invalid.
+ *
+ * @example
+ * ```ts ignore
+ * await setUser("alice", { set: { quotaSize: 2 ** 30 }, clear: [] }, { credentials: "credentials.txt" });
+ * ```
+ */
+export async function setUser(
+  name: string,
+  changes: SettingChanges,
+  options: UserCommandOptions,
+): Promise<UserRecord> {
+  const home = options.home === undefined ? undefined : _check(() => normalizeHome(options.home!));
+  const permissions = options.perms === undefined
+    ? undefined
+    : _check(() => parsePermissions(options.perms!));
+  const store = await _open(options, false);
+  const user = await store.lookup(name);
+  if (user === undefined) {
+    await store.close();
+    throw new UserCommandError(`User "${name}" does not exist`);
+  }
+  const merged: Record<string, unknown> = { ...user.settings, ...changes.set };
+  for (const field of changes.clear) delete merged[field];
+  const settings = _check(() => checkUserSettings(merged as UserSettings));
+  const { settings: _old, ...rest } = user;
+  const updated: UserRecord = {
+    ...rest,
+    ...(home === undefined ? {} : { home }),
+    ...(permissions === undefined ? {} : { permissions }),
+    ...(Object.keys(settings).length > 0 ? { settings } : {}),
+  };
+  await _change(store, () => store.update(updated));
+  return updated;
+}
+
+/** What `ferry user show` prints: the user (without the hash) and the home's usage. */
+export interface UserReport {
+  /** The login name. */
+  readonly name: string;
+  /** The home, inside the served root. */
+  readonly home: string;
+  /** Permission letters. */
+  readonly permissions: string;
+  /** The user's own settings (unset ones are unlimited, or the server's defaults). */
+  readonly settings: UserSettings;
+  /** Bytes and files under the home now. */
+  readonly usage: Usage;
+}
+
+/**
+ * A user's settings and the usage of their home, counted on disk under `root`.
+ *
+ * @throws {UserCommandError} If the file or the user does not exist.
+ *
+ * @example
+ * ```ts ignore
+ * const report = await showUser("alice", { credentials: "credentials.txt", root: "./srv" });
+ * ```
+ */
+export async function showUser(
+  name: string,
+  options: UserCommandOptions & { root?: string },
+): Promise<UserReport> {
+  const store = await _open(options, false);
+  let user: UserRecord | undefined;
+  try {
+    user = await store.lookup(name);
+  } finally {
+    await store.close();
+  }
+  if (user === undefined) throw new UserCommandError(`User "${name}" does not exist`);
+  const usage = await measureDirectory(path.join(options.root ?? "./srv", user.home));
+  return {
+    name: user.name,
+    home: user.home,
+    permissions: user.permissions,
+    settings: user.settings ?? {},
+    usage,
+  };
+}
+
+/**
+ * A report as lines for a terminal.
+ *
+ * @example
+ * ```ts
+ * formatUserReport({
+ *   name: "alice",
+ *   home: "/alice",
+ *   permissions: "elr",
+ *   settings: { quotaFiles: 10 },
+ *   usage: { bytes: 5, files: 1 },
+ * }); // "user alice\nhome /alice\n…"
+ * ```
+ */
+export function formatUserReport(report: UserReport): string {
+  const { settings, usage } = report;
+  const text = (value: number | readonly string[] | undefined) =>
+    value === undefined ? "unlimited" : Array.isArray(value) ? value.join(", ") : String(value);
+  return [
+    `user ${report.name}`,
+    `home ${report.home}`,
+    `permissions ${report.permissions}`,
+    `usage ${usage.bytes} bytes, ${usage.files} files`,
+    `quota_size ${text(settings.quotaSize)}`,
+    `quota_files ${text(settings.quotaFiles)}`,
+    `upload_rate ${text(settings.uploadRate)}`,
+    `download_rate ${text(settings.downloadRate)}`,
+    `max_sessions ${text(settings.maxSessions)}`,
+    `allow_from ${settings.allowFrom ? text(settings.allowFrom) : "anywhere"}`,
+    `deny_from ${settings.denyFrom ? text(settings.denyFrom) : "nowhere"}`,
+  ].join("\n");
 }
 
 /** Options of {@linkcode readPassword}. */

@@ -16,6 +16,7 @@ import { addressRefusal } from "../user_limits/user_limits.ts";
 export function user(session: Session, name: string): Promise<HandlerReply> {
   session.endAccount();
   session.storage = undefined;
+  session.anonymous = false;
   session.permissions = "";
   session.cwd = "/";
   if (clearLoginRefused(session, name)) {
@@ -91,6 +92,7 @@ async function checkPass(session: Session, password: string): Promise<HandlerRep
     };
   }
   session.context.loginThrottle.success(address);
+  session.anonymous = record.name === "anonymous";
   try {
     session.storage = await session.context.openStorage(record.home);
   } catch (error) {

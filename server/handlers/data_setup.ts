@@ -30,7 +30,7 @@ import {
 
 /** The TLS settings of a PROT P data channel, or undefined for PROT C. */
 function tlsData(session: Session): TlsDataOptions | undefined {
-  const secureContext = session.context.secureContext;
+  const secureContext = session.controlSecureContext ?? session.context.secureContext;
   if (session.protection !== "P" || !secureContext) return undefined;
   const { config } = session.context;
   return {

@@ -19,7 +19,9 @@ import { refuseUploadTemp } from "./transfers.ts";
 export async function dele(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
   refuseUploadTemp(target);
+  const size = await session.fs.stat(target).then((entry) => entry.size, () => 0);
   await session.fs.remove(target);
+  usageChanged(session, target, -size, -1);
   session.log("delete", { path: target });
   return { code: ReplyCode.FileActionOk, text: "File deleted." };
 }
@@ -38,9 +40,25 @@ export async function rnto(session: Session, argument: string): Promise<HandlerR
   const source = session.sequence.renameFrom!;
   const target = session.resolve(argument);
   refuseUploadTemp(target);
+  const moved = await session.fs.stat(source).catch(() => undefined);
+  const replaced = await session.fs.stat(target).catch(() => undefined);
   await session.fs.rename(source, target);
+  if (moved?.type === "file") {
+    usageChanged(session, source, -moved.size, -1);
+    usageChanged(session, target, moved.size - (replaced?.size ?? 0), replaced ? 0 : 1);
+  } else if (moved?.type === "dir" && posix.dirname(source) !== posix.dirname(target)) {
+    // A tree moved between folders may leave one home for another: count again when needed.
+    session.context.limits.ledger.forget();
+  }
   session.log("rename", { from: source, to: target });
   return { code: ReplyCode.FileActionOk, text: "Rename successful." };
+}
+
+/** Records a change of `bytes` and `files` at `path` (in the session's home) for quotas. */
+function usageChanged(session: Session, path: string, bytes: number, files: number): void {
+  const account = session.account;
+  if (!account) return;
+  session.context.limits.ledger.apply(posix.join(account.home, path), bytes, files);
 }
 
 async function regularFile(session: Session, path: string): Promise<StorageEntry> {
@@ -156,8 +174,12 @@ export async function site(session: Session, argument: string): Promise<HandlerR
   const match = /^(\S+)\s*(.*)$/.exec(argument.trim());
   const sub = match?.[1]?.toUpperCase();
   if (sub === "HELP") {
-    return { code: ReplyCode.Help, text: ["SITE commands:", "CHMOD <mode> <path>", "HELP", "End"] };
+    return {
+      code: ReplyCode.Help,
+      text: ["SITE commands:", "CHMOD <mode> <path>", "HELP", "QUOTA", "End"],
+    };
   }
+  if (sub === "QUOTA") return await siteQuota(session);
   if (sub === "CHMOD") {
     if (!session.permissions.includes("M")) {
       throw new FtpError(ReplyCode.FileUnavailable, "Permission denied.");
@@ -170,4 +192,39 @@ export async function site(session: Session, argument: string): Promise<HandlerR
     return { code: ReplyCode.Ok, text: "SITE CHMOD command successful." };
   }
   throw new FtpError(ReplyCode.NotImplemented, `SITE ${sub ?? ""} not implemented.`);
+}
+
+function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+}
+
+/** SITE QUOTA: the user's usage and limits (bytes and files under the home), and rates. */
+async function siteQuota(session: Session): Promise<HandlerReply> {
+  const account = session.account;
+  if (!account) throw new FtpError(ReplyCode.NotLoggedIn, "Not logged in.");
+  const { settings } = account;
+  const usage = await session.context.limits.ledger.usage(account.home);
+  const limit = (value: number | undefined, format: (n: number) => string) =>
+    value === undefined ? "unlimited" : format(value);
+  const rate = (value: number | undefined) =>
+    value === undefined ? "unlimited" : `${formatBytes(value)}/s`;
+  return {
+    code: ReplyCode.Ok,
+    text: [
+      `Quota for ${account.name}:`,
+      `Size: ${formatBytes(usage.bytes)} used of ${limit(settings.quotaSize, formatBytes)}`,
+      `Files: ${usage.files} used of ${limit(settings.quotaFiles, String)}`,
+      `Upload rate: ${rate(settings.uploadRate)}`,
+      `Download rate: ${rate(settings.downloadRate)}`,
+      `Sessions: at most ${limit(settings.maxSessions, String)}`,
+      "End",
+    ],
+  };
 }

@@ -37,6 +37,7 @@ export function feat(session: Session): Promise<HandlerReply> {
     "MFMT",
     `MLST ${formatFeatMlst(session.mlstFacts)}`,
     "REST STREAM",
+    "SITE QUOTA",
     "SIZE",
     "TVFS",
     "UTF8",

@@ -102,7 +102,8 @@ function logTransfer(
   const ms = Math.round(performance.now() - started);
   const type = session.transferType;
   // Written once the final reply is out: the client need not wait for the log.
-  session.afterReply(() => session.log("transfer", { verb, path, bytes, ms, type, ok }));
+  const anonymous = session.anonymous || undefined;
+  session.afterReply(() => session.log("transfer", { verb, path, bytes, ms, type, ok, anonymous }));
 }
 
 function aborted(signal: AbortSignal, error: unknown): FtpError {
@@ -289,7 +290,9 @@ async function upload(
       temp ?? path,
       temp ? undefined : existing,
       append ? existing ?? 0 : offset,
+      temp ? existing : undefined,
     );
+  if (temp && existing !== undefined) quota?.replacesFile();
   const started = performance.now();
   let bytes = 0;
   let file: StorageFile | undefined;
@@ -321,9 +324,8 @@ async function upload(
       file.close();
     }
     if (temp) {
-      const replaced = await session.fs.stat(path).then((entry) => entry.size, () => undefined);
       await commitUpload(session, temp, options);
-      if (account) quota?.replaced(account, path, replaced);
+      quota?.replaced();
     }
     done = true;
   } finally {

@@ -10,6 +10,7 @@
 import type { TlsFlow } from "../../transport/data_stream.ts";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { type HandshakeObserver, TappedSocket } from "./tls_handshake.ts";
 
 /** Thrown when the certificate or key cannot be used. */
@@ -50,12 +51,35 @@ export async function loadSecureContext(
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
     throw new TlsSetupError(`${keyFile} holds no PEM private key`);
   }
+  checkKeyMatches(cert, key, certFile, keyFile);
   try {
     return tls.createSecureContext({ cert, key, minVersion: "TLSv1.2", maxVersion });
   } catch (error) {
     throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * Checks that the private key belongs to the certificate (the first one of
+ * a chain): a mismatch would otherwise show only at the first handshake.
+ */
+function checkKeyMatches(cert: string, key: string, certFile: string, keyFile: string): void {
+  let certKey: string;
+  let ownKey: string;
+  try {
+    certKey = new X509Certificate(cert).publicKey.export({ type: "spki", format: "pem" })
+      .toString();
+    ownKey = createPublicKey(createPrivateKey(key)).export({ type: "spki", format: "pem" })
+      .toString();
+  } catch (error) {
+    throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (certKey !== ownKey) {
+    throw new TlsSetupError(`The key in ${keyFile} does not match the certificate in ${certFile}`);
   }
 }
 

@@ -43,7 +43,10 @@ export class TokenBucket {
     return this.#rate;
   }
 
-  /** Changes the rate; the bytes already lent are paid back at the new rate. */
+  /**
+   * Changes the rate; the bytes already lent are paid back at the new rate.
+   * `Infinity` lifts the cap for the transfers that hold this bucket.
+   */
   set rate(rate: number) {
     if (!(rate > 0)) throw new RangeError(`A rate must be positive (got ${rate})`);
     this.#refill(performance.now());
@@ -64,6 +67,7 @@ export class TokenBucket {
    * on at once, else how long it must wait, in milliseconds.
    */
   delayFor(bytes: number, now: number = performance.now()): number | undefined {
+    if (this.#rate === Infinity) return undefined; // a cap lifted by a reload
     this.#refill(now);
     this.#tokens -= bytes;
     if (this.#tokens >= 0) return undefined;
@@ -82,6 +86,11 @@ export class TokenBucket {
   }
 
   #refill(now: number): void {
+    if (this.#rate === Infinity) {
+      this.#last = now;
+      this.#tokens = Infinity;
+      return;
+    }
     const elapsed = Math.max(0, now - this.#last) / 1000;
     this.#last = now;
     this.#tokens = Math.min(this.#rate * BURST_SECONDS, this.#tokens + elapsed * this.#rate);

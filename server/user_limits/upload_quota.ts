@@ -90,6 +90,18 @@ export class UploadQuota {
     this.keep = keep;
     this.#size = keep;
     this.#opening = opening;
+    this.#replacing = -opening.bytes > 0 && opening.files === 1 ? -opening.bytes : 0;
+  }
+
+  /** The bytes of the file an atomic upload replaces, counted as gone from the start. */
+  readonly #replacing: number;
+  /** An atomic upload replaces an empty file (no bytes, one file). */
+  #replacedFile = false;
+
+  /** Marks an atomic upload as replacing an existing file (even an empty one). */
+  replacesFile(): this {
+    this.#replacedFile = true;
+    return this;
   }
 
   /**
@@ -101,22 +113,33 @@ export class UploadQuota {
    * @param path The file, a virtual path inside the home.
    * @param existing The size of the file there now, if one is there.
    * @param keep The bytes of it the upload keeps (its size for APPE, the REST offset).
+   * @param replacing For an atomic upload (to a temporary name), the size of
+   * the file it will replace: counted as gone from the start, so an overwrite
+   * counts only the difference.
    */
   static async begin(
     account: QuotaAccount,
     path: string,
     existing: number | undefined,
     keep: number,
+    replacing?: number,
   ): Promise<UploadQuota> {
     const { ledger, home, settings } = account;
     const full = posix.join(home, path);
     if (hasQuota(settings)) await ledger.usage(home);
     const kept = existing === undefined ? 0 : Math.min(keep, existing);
     const opening = { bytes: 0, files: 0 };
+    if (replacing !== undefined && replacing > 0) {
+      ledger.apply(full, -replacing, 0);
+      opening.bytes = -replacing;
+    }
     if (existing === undefined) {
       let added = ledger.reserve(full, 0, 1);
       if (typeof added !== "boolean") added = await added;
-      if (!added) throw new QuotaExceededError("files");
+      if (!added) {
+        if (opening.bytes !== 0) ledger.apply(full, -opening.bytes, 0);
+        throw new QuotaExceededError("files");
+      }
       opening.files = 1;
     } else if (existing > kept) {
       ledger.apply(full, kept - existing, 0);
@@ -170,10 +193,15 @@ export class UploadQuota {
     this.#ledger.apply(this.path, -bytes, 0);
   }
 
-  /** Records that the file was put back to `keep` bytes, or removed when it kept nothing. */
+  /**
+   * Records that the file was put back to `keep` bytes, or removed when it
+   * kept nothing (for an atomic upload: the temporary file removed, the file
+   * it was to replace left as it was).
+   */
   undone(): void {
     if (this.keep > 0) this.#ledger.apply(this.path, this.keep - this.#size, 0);
     else this.#ledger.apply(this.path, -this.#size, -1);
+    if (this.#replacing > 0) this.#ledger.apply(this.path, this.#replacing, 0);
     this.#size = this.keep;
     this.settle();
   }
@@ -191,13 +219,11 @@ export class UploadQuota {
   }
 
   /**
-   * Records that a finished atomic upload's temporary file replaced `target`
-   * (a path relative to the home), which held `replaced` bytes (undefined
-   * when there was no file): the old file's bytes and count go.
+   * Records that a finished atomic upload's temporary file replaced a file
+   * (its bytes were counted as gone from the start): one file fewer.
    */
-  replaced(account: QuotaAccount, target: string, replaced: number | undefined): void {
-    if (replaced === undefined) return;
-    account.ledger.apply(posix.join(account.home, target), -replaced, -1);
+  replaced(): void {
+    if (this.#replacing > 0 || this.#replacedFile) this.#ledger.apply(this.path, 0, -1);
   }
 }
 

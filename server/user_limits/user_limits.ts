@@ -162,6 +162,20 @@ export class UserLimits {
     return buckets;
   }
 
+  /**
+   * Gives `user`'s shared buckets the rates of `settings` (a reload): running
+   * transfers follow from their next chunk; a cap that was removed lets them
+   * run unpaced.
+   */
+  retune(user: string, settings: UserSettings): void {
+    for (const direction of ["upload", "download"] as const) {
+      const bucket = this.#userBuckets.get(`${direction}\0${user}`);
+      if (!bucket) continue;
+      const rate = direction === "upload" ? settings.uploadRate : settings.downloadRate;
+      bucket.rate = rate !== undefined && rate > 0 ? rate : Infinity;
+    }
+  }
+
   #applyGlobal(): void {
     this.#globalUpload = retune(this.#globalUpload, this.#limits.maxUploadRate);
     this.#globalDownload = retune(this.#globalDownload, this.#limits.maxDownloadRate);
@@ -172,7 +186,10 @@ function retune(
   bucket: TokenBucket | undefined,
   rate: number | undefined,
 ): TokenBucket | undefined {
-  if (rate === undefined || rate <= 0) return undefined;
+  if (rate === undefined || rate <= 0) {
+    if (bucket) bucket.rate = Infinity; // running transfers that hold it go on unpaced
+    return undefined;
+  }
   if (!bucket) return new TokenBucket(rate);
   if (bucket.rate !== rate) bucket.rate = rate;
   return bucket;

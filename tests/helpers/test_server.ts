@@ -6,6 +6,7 @@
  */
 
 import { formatCredentials, hashPassword, type UserRecord } from "../../server/auth/mod.ts";
+import type { UserSettings } from "../../server/auth/user_settings.ts";
 import { DEFAULT_CONFIG, type ServerConfig } from "../../server/config.ts";
 import { Logger } from "../../server/log.ts";
 import { FtpServer } from "../../server/server.ts";
@@ -17,6 +18,8 @@ export interface TestUser {
   password: string;
   home?: string;
   permissions?: string;
+  /** Quotas, rates, max sessions, address rules. */
+  settings?: UserSettings;
 }
 
 /** The users every test server has unless told otherwise. */
@@ -59,6 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       passwordHash: await hashPassword(user.password, { cost: 1024 }),
       home: user.home ?? "/",
       permissions: user.permissions ?? "elradfmwMT",
+      ...(user.settings ? { settings: user.settings } : {}),
     });
   }
   const credentials = `${dir}/credentials.txt`;
@@ -74,7 +78,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...options.config,
     },
     {
-      logger: new Logger((line) => logs.push(line)),
+      logger: new Logger((line) => logs.push(line), {
+        format: options.config?.logFormat ?? "text",
+      }),
       ...(options.storage ? { openStorage: () => Promise.resolve(options.storage!) } : {}),
     },
   );

@@ -47,6 +47,10 @@ Deno.test("a new rate applies from the next take; a bad rate is refused", () => 
   assert.equal(bucket.rate, 2 * MiB);
   assert.equal(bucket.chunkSize(MiB), Math.floor((2 * MiB) / 20));
   assert.equal(new TokenBucket(1000).chunkSize(MiB), 4096, "never below 4 KiB");
+  bucket.rate = Infinity;
+  assert.equal(bucket.delayFor(1e12), undefined, "a lifted cap never waits");
+  bucket.rate = 1000;
+  assert.ok(bucket.delayFor(1e6)! > 0, "and a cap set again paces");
   assert.throws(() => new TokenBucket(0), RangeError);
   assert.throws(() => (bucket.rate = -1), RangeError);
 });

@@ -64,7 +64,10 @@ Deno.test("settings accept units and bare addresses, and reject what they cannot
     [`    quota_size = 1G\nalice:${hash}:/:elr\n`, /line 1: an indented setting must follow/],
     [`alice:${hash}:/:elr\n  speed = 3\n`, /line 2: unknown setting "speed"/],
     [`alice:${hash}:/:elr\n  quota_files = 3K\n`, /line 2: invalid value "3K" for quota_files/],
-    [`alice:${hash}:/:elr\n  allow_from = 10.0.0.0/33\n`, /line 2: invalid CIDR block.*prefix length/],
+    [
+      `alice:${hash}:/:elr\n  allow_from = 10.0.0.0/33\n`,
+      /line 2: invalid CIDR block.*prefix length/,
+    ],
     [`alice:${hash}:/:elr\n  allow_from = 10.1.2.3/8\n`, /line 2: invalid CIDR block.*host bits/],
     [`alice:${hash}:/:elr\n  allow_from = nowhere\n`, /line 2: invalid CIDR block/],
     [`alice:${hash}:/:elr\n  max_sessions = 1\n  max_sessions = 2\n`, /line 3: .*repeated/],

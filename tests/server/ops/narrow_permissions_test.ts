@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { FORWARDED_SIGNALS, narrowedFlags } from "../../../server/cli/narrow_permissions.ts";
+import { servedEnvNames } from "../../../server/ops/settings.ts";
+
+Deno.test("narrowedFlags() reads the config file, writes the log files and reads only the FERRY_ variables it names", () => {
+  const flags = narrowedFlags({
+    root: "srv",
+    credentials: "users.txt",
+    tlsCert: "cert.pem",
+    tlsKey: "key.pem",
+    config: "etc/ferry.toml",
+    logFiles: ["log/xferlog"],
+  });
+  const abs = (file: string) => path.resolve(file);
+  assert.deepEqual(flags, [
+    "--allow-net",
+    `--allow-read=${
+      ["srv", "users.txt", "cert.pem", "key.pem", "etc/ferry.toml"].map(abs).join(",")
+    }`,
+    `--allow-write=${[abs("srv"), abs("log/xferlog")].join(",")}`,
+    `--allow-env=${servedEnvNames().join(",")}`,
+  ]);
+  const env = flags.at(-1)!.slice("--allow-env=".length).split(",");
+  assert.ok(env.every((name) => /^FERRY_[A-Z0-9_]+$/.test(name)), "explicit names, no wildcard");
+  assert.ok(env.includes("FERRY_CONFIG") && env.includes("FERRY_PORT"));
+  assert.ok(!env.includes("FERRY_PASSWORD"), "the client's password variable is not the server's");
+});
+
+Deno.test("narrowedFlags() without a config file or logs grants no more than before", () => {
+  const flags = narrowedFlags({ root: "srv", credentials: "users.txt" });
+  assert.equal(flags[1], `--allow-read=${path.resolve("srv")},${path.resolve("users.txt")}`);
+  assert.equal(flags[2], `--allow-write=${path.resolve("srv")}`);
+});
+
+Deno.test("the relaunching parent forwards SIGHUP as it does SIGINT and SIGTERM", () => {
+  assert.deepEqual([...FORWARDED_SIGNALS].sort(), ["SIGHUP", "SIGINT", "SIGTERM"]);
+});
+
+Deno.test("deno.json's serve, install and compile tasks let ferry read its FERRY_ variables", async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../../../deno.json", import.meta.url)),
+  );
+  for (const task of ["serve", "install", "compile"]) {
+    assert.match(config.tasks[task], /--allow-env=(HOME,)?FERRY_\*( |$)/, task);
+  }
+  assert.match(config.imports["smol-toml"], /^npm:smol-toml@\d+\.\d+\.\d+$/);
+});
