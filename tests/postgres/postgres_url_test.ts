@@ -9,6 +9,7 @@ import {
 } from "../../server/postgres/postgres_url.ts";
 import { narrowedFlags } from "../../server/cli/narrow_permissions.ts";
 import { resolveUsersUrl } from "../../server/cli/users_option.ts";
+import { servedEnvNames } from "../../server/ops/settings.ts";
 import { enclosingPaths } from "../../server/user_limits/postgres_ledger.ts";
 
 Deno.test("a postgres URL is checked and its password never shown", () => {
@@ -47,19 +48,17 @@ Deno.test("the narrowed server gets exactly the driver's environment variables",
   const flags = narrowedFlags({
     root: "/srv",
     credentials: "/c.txt",
-    env: [...POSTGRES_DRIVER_ENV, "FERRY_USERS"],
+    env: [...POSTGRES_DRIVER_ENV],
   });
   assert.deepEqual(flags, [
     "--allow-net",
     "--allow-read=/srv,/c.txt",
     "--allow-write=/srv",
-    "--allow-env=PGAPPNAME,PGTARGETSESSIONATTRS,FERRY_USERS",
+    `--allow-env=${[...servedEnvNames(), "PGAPPNAME", "PGTARGETSESSIONATTRS"].join(",")}`,
   ]);
-  assert.ok(
-    !narrowedFlags({ root: "/srv", credentials: "/c.txt" }).some((flag) =>
-      flag.startsWith("--allow-env")
-    ),
-  );
+  assert.ok(servedEnvNames().includes("FERRY_USERS"));
+  const without = narrowedFlags({ root: "/srv", credentials: "/c.txt" }).at(-1)!;
+  assert.ok(!without.includes("PGAPPNAME"), "the driver's variables only with --users");
 });
 
 Deno.test("a path counts in every home that contains it", () => {
