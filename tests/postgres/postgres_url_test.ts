@@ -11,6 +11,7 @@ import { narrowedFlags } from "../../server/cli/narrow_permissions.ts";
 import { resolveUsersUrl } from "../../server/cli/users_option.ts";
 import { servedEnvNames } from "../../server/ops/settings.ts";
 import { enclosingPaths } from "../../server/user_limits/postgres_ledger.ts";
+import { runProgram } from "../helpers/run_program.ts";
 
 Deno.test("a postgres URL is checked and its password never shown", () => {
   const address = parsePostgresUrl("postgres://ferry:s3cr%40t-pw@db.example:6543/ftp");
@@ -64,4 +65,37 @@ Deno.test("the narrowed server gets exactly the driver's environment variables",
 Deno.test("a path counts in every home that contains it", () => {
   assert.deepEqual(enclosingPaths("/a/b/c.txt"), ["/", "/a", "/a/b", "/a/b/c.txt"]);
   assert.deepEqual(enclosingPaths("/"), ["/"]);
+});
+
+Deno.test("ferry serve never shows the --users password: bad URL, --print-config", async () => {
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const bad = await runProgram("deno", [
+    "run",
+    "-A",
+    main,
+    "serve",
+    "--users",
+    "mysql://u:secret-pw-1@h/d",
+  ]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /users: expected a URL \(postgres:\/\/…/);
+  assert.ok(!bad.stderr.includes("secret-pw-1"), bad.stderr);
+  const noDatabase = await runProgram("deno", ["run", "-A", main, "serve", "--port", "0"], {
+    env: { FERRY_USERS: "postgres://u:secret-pw-2@127.0.0.1" },
+  });
+  assert.equal(noDatabase.code, 2, noDatabase.stderr);
+  assert.match(noDatabase.stderr, /postgres:\/\/u:\*\*\*@127\.0\.0\.1 names no database/);
+  assert.ok(!noDatabase.stderr.includes("secret-pw-2"), noDatabase.stderr);
+  const shown = await runProgram("deno", [
+    "run",
+    "-A",
+    main,
+    "serve",
+    "--users",
+    "postgres://u:secret-pw-3@127.0.0.1:5432/ferry",
+    "--print-config",
+  ]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /users = "postgres:\/\/u:\*\*\*@127\.0\.0\.1:5432\/ferry"/);
+  assert.ok(!shown.stdout.includes("secret-pw-3"));
 });
