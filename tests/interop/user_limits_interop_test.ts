@@ -1,5 +1,5 @@
 /**
- * Per-user rate caps measured over real transfers with curl, in the clear
+ * Per-user limits with a real client (curl): rate caps measured over real transfers, in the clear
  * and over FTPS: a cap is not passed (loose lower bounds only, since this
  * machine is shared), two downloads of one user share its cap, another user
  * runs at full speed meanwhile, and a throttled session answers STAT and
@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { RawClient, withServer } from "../helpers/raw_client.ts";
 import { type TestServer, type TestUser } from "../helpers/test_server.ts";
 import { tlsServerOptions } from "../helpers/tls_client.ts";
-import { peerTest, runOk } from "./peers.ts";
+import { peerTest, run, runOk } from "./peers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -140,3 +140,46 @@ Deno.test("a throttled download still answers STAT and ABOR at once", async () =
     await reader;
   });
 });
+
+peerTest(
+  "curl",
+  "curl's upload past a quota fails with 552 and leaves nothing; an append is cut back",
+  async () => {
+    const quota: TestUser = {
+      name: "quota",
+      password: "quotapw",
+      settings: { quotaSize: 64 * 1024 },
+    };
+    await withServer({ users: [quota] }, async (server) => {
+      const dir = await Deno.makeTempDir();
+      try {
+        await Deno.writeFile(`${dir}/big`, new Uint8Array(256 * 1024).fill(0x64));
+        await Deno.writeFile(`${dir}/small`, new Uint8Array(16 * 1024).fill(0x65));
+        const curl = (args: string[]) =>
+          run("curl", [
+            "--silent",
+            "--show-error",
+            "--verbose",
+            "--user",
+            "quota:quotapw",
+            ...args,
+          ]);
+        const url = `ftp://127.0.0.1:${server.port}`;
+        const big = await curl(["-T", `${dir}/big`, `${url}/big`]);
+        assert.notEqual(big.code, 0, "curl reports the failed upload");
+        assert.match(big.stderr, /< 552 /, "and saw the 552");
+        assert.equal(await Deno.stat(`${server.root}/big`).catch(() => undefined), undefined);
+        assert.equal((await curl(["-T", `${dir}/small`, `${url}/log`])).code, 0);
+        const append = await curl(["--append", "-T", `${dir}/big`, `${url}/log`]);
+        assert.notEqual(append.code, 0);
+        assert.equal(
+          (await Deno.stat(`${server.root}/log`)).size,
+          16 * 1024,
+          "back to its old length",
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+);
