@@ -116,13 +116,14 @@ async function buildProgram(): Promise<Command> {
       .option("--password-stdin", "read the password from stdin"),
     false,
   ).action(async (name: string, options) => {
-    const { addUser, readPassword, settingChanges } = await userModule();
+    const { addUser, readPassword, reloadHint, settingChanges } = await userModule();
     const changes = settingChanges(options);
     const password = await readPassword({ stdin: options.passwordStdin ?? false });
     const record = await addUser(name, password, { ...options, settings: changes.set });
     console.log(
       `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
     );
+    console.log(reloadHint(options, RELOAD_HINT));
   });
   settingOptions(
     user.command("set <name>")
@@ -151,6 +152,7 @@ async function buildProgram(): Promise<Command> {
   user.command("quota-scan <name>")
     .description("Count a user's usage again (bytes and files under the home).")
     .option(...credentialsOption)
+    .option(...usersOption)
     .option("--root <dir>", "the served root the home is in", "./srv")
     .action(async (name: string, options) => {
       const { showUser } = await userModule();
@@ -167,21 +169,21 @@ async function buildProgram(): Promise<Command> {
     .option(...usersOption)
     .option("--password-stdin", "read the password from stdin")
     .action(async (name: string, options) => {
-      const { changePassword, readPassword } = await userModule();
+      const { changePassword, readPassword, reloadHint } = await userModule();
       const password = await readPassword({ stdin: options.passwordStdin ?? false });
       await changePassword(name, password, options);
       console.log(`Changed the password of ${name}`);
-      console.log(RELOAD_HINT);
+      console.log(reloadHint(options, RELOAD_HINT));
     });
   user.command("remove <name>")
     .description("Remove a user.")
     .option(...credentialsOption)
     .option(...usersOption)
     .action(async (name: string, options) => {
-      const { removeUser } = await userModule();
+      const { reloadHint, removeUser } = await userModule();
       await removeUser(name, options);
       console.log(`Removed user ${name}`);
-      console.log(RELOAD_HINT);
+      console.log(reloadHint(options, RELOAD_HINT));
     });
   user.command("list")
     .description("List the users.")

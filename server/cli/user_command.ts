@@ -483,3 +483,19 @@ async function _promptHidden(prompt: string): Promise<string> {
     throw error;
   }
 }
+
+/**
+ * What to tell about servers already running after a change: a server on
+ * the credentials file picks it up at its next SIGHUP (`fileHint`); every
+ * server on a PostgreSQL store sees it within seconds by itself.
+ *
+ * @example
+ * ```ts
+ * reloadHint({ credentials: "credentials.txt" }, "…next SIGHUP…"); // the file hint
+ * ```
+ */
+export function reloadHint(options: UserCommandOptions, fileHint: string): string {
+  return resolveUsersUrl(options.users) === undefined
+    ? fileHint
+    : "Every ferry server on this database sees the change within seconds (no SIGHUP needed).";
+}

@@ -88,6 +88,7 @@ Deno.test("two ferry instances share users, quotas and outages through PostgreSQ
     const added = await cliAddUser(pg.url, "carol", "pw-carol", "/carol");
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /Added user carol \(home \/carol/);
+    assert.match(added.stdout, /sees the change within seconds \(no SIGHUP needed\)/);
     const seen = await eventually(async () => (await tryLogin(portB, "carol", "pw-carol")).client);
     clients.push(seen.value);
     assert.ok(seen.ms < 5000, `carol logged in on B ${seen.ms} ms after the CLI added her`);
