@@ -213,12 +213,13 @@ function isCommanderError(error: unknown): error is { exitCode: number } {
 async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
-    if (first === "serve") {
-      const { runServe } = await serverModule();
-      await runServe(rest);
-    } else if (first === "client") {
+    if (first === "client") {
       const { runClientCli } = await clientModule();
       await runClientCli(rest);
+    } else if (first === "serve") {
+      // `ferry serve` parses its own flags, made from the settings table.
+      const { runServe } = await serverModule();
+      await runServe(rest);
     } else if ((first === "--version" || first === "-V") && rest.length === 0) {
       console.log(VERSION);
     } else {

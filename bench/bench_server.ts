@@ -125,6 +125,10 @@ export interface StartBenchServerOptions {
    * @default {200}
    */
   passivePortCount?: number;
+  /** Extra `ferry serve` options (ferry only), e.g. `["--hook", "upload=/bin/true"]`. */
+  serveArgs?: string[];
+  /** Executables ferry may run (its hooks'), for its `--allow-run` (ferry only). */
+  allowRun?: string[];
 }
 
 /** A 4 MiB block of bytes that are not all the same, for files and uploads. */
@@ -247,6 +251,7 @@ async function _startFerry(
       ...(options.tmp.scopedPermissions
         ? ["--allow-net", `--allow-read=${root},${credentials}`, `--allow-write=${root}`]
         : ["--allow-all"]),
+      ...(options.allowRun.length > 0 ? [`--allow-run=${options.allowRun.join(",")}`] : []),
       `${REPO}/main.ts`,
       "serve",
       "--port",
@@ -265,6 +270,7 @@ async function _startFerry(
       String(options.maxSessions),
       "--idle-timeout",
       "3600",
+      ...options.serveArgs,
       ...(metricsPort !== undefined ? ["--metrics", `${host}:${metricsPort}`] : []),
     ],
     stdin: "null",
@@ -352,6 +358,8 @@ export async function startBenchServer(
     tmp: options.tmp,
     maxSessions: options.maxSessions ?? 10_100,
     passivePortCount: options.passivePortCount ?? 200,
+    serveArgs: options.serveArgs ?? [],
+    allowRun: options.allowRun ?? [],
   };
   if (name === "ferry" || name === "ferry-metrics") return await _startFerry(settings, name);
   // startPeerServer makes its temporary folder under TMPDIR.

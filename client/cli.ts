@@ -188,14 +188,21 @@ async function runCommand(
   const [first = "", second] = args;
   switch (name) {
     case "get":
-      return void await (await transferCommands()).get(await context(options), first, second);
+      return void await (await transferCommands()).get(await context(options), first, second, {
+        verify: options.verify === true,
+      });
     case "put":
       if (args.length < 2) throw usageError("put needs LOCAL… and a URL");
       return void await (await transferCommands()).put(
         await context(options),
         args.slice(0, -1),
         args.at(-1)!,
+        { verify: options.verify === true },
       );
+    case "hash": {
+      const { hash } = await import("./commands/hash.ts");
+      return void await hash(await context(options), args, { algo: String(options.algo) });
+    }
     case "cat":
       return void await (await transferCommands()).cat(await context(options), first);
     case "ls":
@@ -238,6 +245,25 @@ async function runCommand(
     }
     case "shell":
       return await shell(args[0], options);
+    case "ui": {
+      const { runUi } = await import("./ui/ui_command.ts");
+      const ui = options as {
+        local: string;
+        listen: string;
+        noOpen?: boolean;
+        parallel: number;
+        caFile?: string;
+        timeout: number;
+      };
+      return await runUi(args[0], {
+        local: ui.local,
+        listen: ui.listen,
+        noOpen: ui.noOpen ?? false,
+        parallel: ui.parallel,
+        timeout: ui.timeout,
+        ...(ui.caFile === undefined ? {} : { caFile: ui.caFile }),
+      });
+    }
   }
 }
 

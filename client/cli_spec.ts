@@ -68,6 +68,12 @@ const CA_FILE: OptionSpec = {
   description: "also trust the certificates in this PEM file",
 };
 
+/** `--verify` of get and put. */
+const VERIFY: OptionSpec = {
+  long: "verify",
+  description: "compare the server's checksum with the local file's afterwards",
+};
+
 /** The flags every client command but `shell` takes. */
 const COMMON: readonly OptionSpec[] = [
   {
@@ -120,14 +126,29 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
     name: "get",
     args: "<url> [local]",
     description: "Download a remote file (to LOCAL, or into LOCAL if it is a directory).",
-    options: COMMON,
+    options: [...COMMON, VERIFY],
   },
   {
     name: "put",
     args: "<files...>",
     usage: "[options] <local...> <url>",
     description: 'Upload files: several into a directory URL ending in "/", one to a file URL.',
-    options: COMMON,
+    options: [...COMMON, VERIFY],
+  },
+  {
+    name: "hash",
+    args: "<urls...>",
+    description: "Print the server's checksum of remote files as sha256sum does: HEX  NAME.",
+    options: [
+      ...COMMON,
+      {
+        long: "algo",
+        value: "<name>",
+        description: "checksum algorithm",
+        choices: ["sha256", "sha1", "sha512", "md5", "crc32"],
+        default: "sha256",
+      },
+    ],
   },
   {
     name: "ls",
@@ -198,6 +219,36 @@ export const CLIENT_COMMANDS: readonly CommandSpec[] = [
       CA_FILE,
       { long: "insecure", description: "do not verify FTPS certificates (warns)" },
       { long: "quiet", short: "q", description: "no --insecure warning" },
+    ],
+  },
+  {
+    name: "ui",
+    args: "[url]",
+    description: "Browser client: a local web app on loopback (two panes, transfer queue, " +
+      "command log); prints a one-time link and opens the browser.",
+    options: [
+      {
+        long: "local",
+        value: "<dir>",
+        description: "local folder the page shows and is jailed to",
+        default: ".",
+      },
+      {
+        long: "listen",
+        value: "<addr:port>",
+        description: "loopback address and port to serve on",
+        default: "127.0.0.1:0",
+      },
+      { long: "no-open", description: "do not open a browser, only print the link" },
+      {
+        long: "parallel",
+        value: "<n>",
+        description: "transfers at once, each on its own session",
+        parse: positiveInteger,
+        default: 2,
+      },
+      CA_FILE,
+      TIMEOUT,
     ],
   },
   {

@@ -28,6 +28,10 @@ export const ExitCode = {
   Protocol: 8,
   /** The destination exists and neither --overwrite, --skip-existing, --rename nor --continue was given. */
   Exists: 9,
+  /** `--verify`: the server's checksum of the file differs from the local one. */
+  ChecksumMismatch: 10,
+  /** `hash`, `--verify`: the server offers no checksum command (or not for that algorithm). */
+  ChecksumUnavailable: 11,
 } as const;
 
 /** Any client error: carries an exit code. */

@@ -198,9 +198,12 @@ export class FtpClient {
     }
   }
 
-  /** Sends a command and returns its reply, throwing on 4xx/5xx. */
-  async command(verb: string, argument?: string): Promise<Reply> {
-    const reply = await this.#control.request(verb, argument);
+  /**
+   * Sends a command and returns its reply, throwing on 4xx/5xx; `timeoutMs`
+   * overrides the reply timeout for this command.
+   */
+  async command(verb: string, argument?: string, timeoutMs?: number): Promise<Reply> {
+    const reply = await this.#control.request(verb, argument, timeoutMs);
     if (isNegativeReply(reply.code)) throw new FtpReplyError(verb, reply);
     return reply;
   }

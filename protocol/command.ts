@@ -246,7 +246,9 @@ export function parseCommand(line: Uint8Array | string): ParsedCommand {
  * ```
  */
 export function formatCommand(verb: string, argument?: string): string {
-  if (!/^[A-Za-z]{3,4}$/.test(verb)) throw new TypeError(`Invalid FTP verb "${verb}"`);
+  if (!/^[A-Za-z]{3,4}$/.test(verb) && !_isDigitVerb(verb)) {
+    throw new TypeError(`Invalid FTP verb "${verb}"`);
+  }
   if (argument !== undefined && /[\r\n\0]/.test(argument)) {
     throw new TypeError("Command argument contains CR, LF or NUL");
   }

@@ -54,8 +54,12 @@ export const ReplyCode = {
   FileUnavailable: 550,
   PageTypeUnknown: 551,
   ExceededStorage: 552,
+  /** draft-bryan-ftpext-hash: 552 also means "not allowed to use HASH". */
+  HashNotAllowed: 552,
   BadFileName: 553,
   InvalidRestart: 554,
+  /** draft-bryan-ftpext-hash: the file cannot be hashed for policy reasons (too large). */
+  HashPolicyRefused: 556,
 } as const;
 
 /** A reply: a three-digit code and one or more text lines (without CRLF). */

@@ -14,6 +14,8 @@ import * as files from "./handlers/files.ts";
 import * as data from "./handlers/data_setup.ts";
 import * as transfers from "./handlers/transfers.ts";
 import * as security from "./handlers/security.ts";
+import { CHECKSUM_COMMANDS } from "./handlers/checksums.ts";
+import type { ServerConfig } from "./config.ts";
 
 /** What a handler answers: the final reply, and what the sequence state needs to know. */
 export interface HandlerReply {
@@ -43,6 +45,14 @@ export interface CommandSpec {
   permission?: string;
   /** Runs as a transfer: in the background, abortable, one at a time. */
   transfer?: boolean;
+  /**
+   * Runs in the background without a data connection (a checksum): STAT,
+   * NOOP and ABOR are answered meanwhile, another background command is
+   * refused with 450, and the rest wait for it.
+   */
+  background?: boolean;
+  /** False when the server runs without this command (`--no-hash`): 502, and not in HELP. */
+  available?: (config: ServerConfig) => boolean;
   /** The syntax shown by HELP. */
   help: string;
 }
@@ -156,5 +166,6 @@ const aliases: Record<string, string> = {
 /** Every verb the server accepts, mapped to its spec. */
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map([
   ...Object.entries(table),
+  ...Object.entries(CHECKSUM_COMMANDS),
   ...Object.entries(aliases).map(([alias, verb]) => [alias, table[verb]!] as const),
 ]);

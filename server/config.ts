@@ -5,6 +5,7 @@
  */
 
 import type { UserSettings } from "./auth/user_settings.ts";
+import { DEFAULT_HOOK_SETTINGS, type HookConfig } from "./hooks/hook_config.ts";
 
 /** Everything `ferry serve` can be told. */
 export interface ServerConfig {
@@ -72,6 +73,18 @@ export interface ServerConfig {
   maxUploadRate?: number;
   /** The whole server's download rate cap, bytes per second; none when absent. */
   maxDownloadRate?: number;
+  /** Offer checksums: HASH, RANG, XCRC, XMD5, XSHA1, XSHA256, XSHA512 (off with `--no-hash`). */
+  hash: boolean;
+  /** The most bytes one checksum command may read. */
+  hashMaxSize: number;
+  /** Commands and webhooks run on events, and pre-upload/pre-delete checks (see server/hooks/). */
+  hooks: HookConfig[];
+  /** Most background hooks running at once. */
+  maxConcurrentHooks: number;
+  /** Most background hook runs waiting for a turn; more are dropped and counted. */
+  hookQueueSize: number;
+  /** How long a hook may run unless it sets its own timeout, in milliseconds. */
+  hookTimeoutMs: number;
   /** How log lines are written: `text` (time event key=value) or `json` (one object per line). */
   logFormat: "text" | "json";
   /** A file to write the log to instead of stderr. */
@@ -81,6 +94,13 @@ export interface ServerConfig {
   /** Where to serve Prometheus metrics and the health check; off when absent. */
   metrics?: { host: string; port: number };
 }
+
+/**
+ * The default `--hash-max-size`: 64 GiB. One core hashes 400-700 MiB/s, so
+ * this bounds a checksum to about two or three minutes of one core while
+ * covering disk images and video masters, the large files people verify.
+ */
+export const DEFAULT_HASH_MAX_SIZE = 64 * 1024 ** 3;
 
 /** The defaults `ferry serve` starts with. */
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -102,6 +122,12 @@ export const DEFAULT_CONFIG: ServerConfig = {
   atomicUploads: false,
   shutdownGraceMs: 30_000,
   userDefaults: {},
+  hash: true,
+  hashMaxSize: DEFAULT_HASH_MAX_SIZE,
+  hooks: DEFAULT_HOOK_SETTINGS.hooks,
+  maxConcurrentHooks: DEFAULT_HOOK_SETTINGS.maxConcurrent,
+  hookQueueSize: DEFAULT_HOOK_SETTINGS.queueSize,
+  hookTimeoutMs: DEFAULT_HOOK_SETTINGS.timeoutMs,
   logFormat: "text",
 };
 

@@ -13,6 +13,9 @@ import type { ServerConfig } from "./config.ts";
 import { LocalStorage } from "./storage/local_storage.ts";
 import { Logger, type LogValue } from "./log.ts";
 import { ServerEvents } from "./events.ts";
+import { hookExecutables } from "./hooks/hook_config.ts";
+import { HookRunner } from "./hooks/hook_runner.ts";
+import type { HookStats } from "./hooks/hook_stats.ts";
 import { ConnectionLimits, TOO_MANY_USERS } from "./limits.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { PassivePortPool } from "./data/passive_port_pool.ts";
@@ -150,6 +153,10 @@ async function missingPermissions(config: ServerConfig): Promise<string[]> {
       { name: "read", path: file },
       `--allow-read=${file}`,
     ]),
+    ...hookExecutables(config.hooks).map((command): [Deno.PermissionDescriptor, string] => [
+      { name: "run", command },
+      `--allow-run=${command}`,
+    ]),
     ...[config.xferlog, config.logFile].filter((file) => file !== undefined).map((
       file,
     ): [Deno.PermissionDescriptor, string] => [
@@ -194,6 +201,7 @@ export class FtpServer {
   readonly #logger: Logger;
   /** The server's events, as logged: register metrics, transfer logs and hooks here. */
   readonly events: ServerEvents;
+  #hooks: HookRunner | undefined;
   #limits: ConnectionLimits = new ConnectionLimits({ maxSessions: 0, maxSessionsPerIp: 0 });
   /** The context every session shares; a reload replaces its live state. */
   #context: ServerContext | undefined;
@@ -223,6 +231,14 @@ export class FtpServer {
   #event(name: string, fields: Record<string, LogValue>): void {
     this.#logger.info(name, fields);
     this.events.emit(name, fields);
+  }
+
+  /**
+   * The hooks' counters (runs by event and result, dropped, queued, running)
+   * for metrics; undefined when no hook is configured.
+   */
+  get hookStats(): HookStats | undefined {
+    return this.#hooks?.stats;
   }
 
   /** Logs a server-wide event (such as `reload`) and hands it to the event observers. */
@@ -323,11 +339,24 @@ export class FtpServer {
     }
     const events = options.events ?? new ServerEvents();
     const server = new FtpServer([], [], root, logger, events);
+    const hooks = config.hooks.length > 0
+      ? new HookRunner({
+        hooks: config.hooks,
+        maxConcurrent: config.maxConcurrentHooks,
+        queueSize: config.hookQueueSize,
+        timeoutMs: config.hookTimeoutMs,
+      }, { root, logger })
+      : undefined;
+    if (hooks) {
+      events.on(hooks.listener);
+      server.#hooks = hooks;
+    }
     const context: ServerContext = {
       config,
       authenticator,
       log: logger,
       events,
+      ...(hooks ? { hooks } : {}),
       openStorage: options.openStorage ??
         ((home: string): Promise<Storage> => LocalStorage.open(path.join(root, home))),
       loginThrottle: new LoginThrottle(),
@@ -473,6 +502,7 @@ export class FtpServer {
       ),
     );
     await Promise.all([...this.#running]);
+    await this.#hooks?.close(); // the last events' hooks (logouts) run, each within its timeout
     await Promise.all(stopped);
     await this.#users?.close();
     this.#logger.flush();

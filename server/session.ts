@@ -19,6 +19,11 @@ import {
 import { ReplyExchange, SessionSequence } from "../protocol/sequence.ts";
 import { resolveVirtualPath } from "../protocol/virtual_path.ts";
 import { MLST_FACTS } from "../protocol/listing.ts";
+import {
+  type ByteRange,
+  DEFAULT_HASH_ALGORITHM,
+  type HashAlgorithm,
+} from "../protocol/hash_algorithm.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import type { ServerConfig } from "./config.ts";
 import type { DataChannel } from "./data/data_channel.ts";
@@ -28,6 +33,7 @@ import { ControlPeer } from "./data/control_peer.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { FtpError, toFtpError } from "./ftp_error.ts";
 import type { ServerEvents } from "./events.ts";
+import type { HookRunner } from "./hooks/hook_runner.ts";
 import type { Logger, LogValue } from "./log.ts";
 import type { Storage } from "./storage/storage.ts";
 import type { UserSettings } from "./auth/user_settings.ts";
@@ -49,6 +55,8 @@ export interface ServerContext {
   readonly log: Logger;
   /** Observers of the events the log shows (metrics, transfer logs, hooks). */
   readonly events?: ServerEvents;
+  /** The configured hooks (pre-upload/pre-delete checks), when there are any. */
+  readonly hooks?: HookRunner;
   /** Opens the jailed storage for a home directory (virtual, relative to the served root). */
   openStorage(home: string): Promise<Storage>;
   /** Slows repeated failed logins from one address. */
@@ -84,10 +92,12 @@ export interface SessionOptions {
   id?: number;
 }
 
-/** A running transfer: how to stop it and when it is over. */
+/** A running transfer (or background command): how to stop it and when it is over. */
 interface RunningTransfer {
   readonly controller: AbortController;
   readonly done: Promise<void>;
+  /** A background command without a data connection (a checksum). */
+  readonly background: boolean;
 }
 
 const MAX_QUEUED_LINES = 64;
@@ -155,6 +165,12 @@ export class Session {
   protection: "C" | "P" = "C";
   /** The TLS tickets issued to this control connection, for the data connection check. */
   readonly tickets: TicketBook = new TicketBook();
+  /** The algorithm HASH uses, chosen by OPTS HASH. */
+  hashAlgorithm: HashAlgorithm = DEFAULT_HASH_ALGORITHM;
+  /** The byte range set by RANG for the next HASH. */
+  hashRange: ByteRange | undefined;
+  /** What the running checksum has done, for STAT; undefined when none runs. */
+  checksumStatus: string | undefined;
   /**
    * The TLS context this control connection shook hands with: its PROT P data
    * connections use it too, so they can resume its session after a reload
@@ -372,9 +388,20 @@ export class Session {
     this.#drainText = text;
   }
 
+  /** True if `verb` is answered while the running transfer or background command goes on. */
+  #answeredAtOnce(verb: string): boolean {
+    if (verb === "ABOR" || verb === "STAT") return true;
+    if (!this.#transfer?.background) return false;
+    return verb === "NOOP" || COMMANDS.get(verb)?.background === true;
+  }
+
   async #dispatch(verb: string, argument: string): Promise<void> {
-    if (this.#transfer && verb !== "ABOR" && verb !== "STAT") await this.#transfer.done;
-    const spec = COMMANDS.get(verb);
+    if (this.#transfer && !this.#answeredAtOnce(verb)) await this.#transfer.done;
+    const found = COMMANDS.get(verb);
+    const spec = found?.available?.(this.context.config) === false ? undefined : found;
+    // A RANG range is for the command right after it (HASH); a transfer there is refused.
+    const rangePending = verb !== "RANG" && verb !== "HASH" && this.hashRange !== undefined;
+    if (rangePending) this.hashRange = undefined;
     const exchange = new ReplyExchange(verb);
     const refuse = (code: number, text: string) => {
       this.sequence.complete(verb, code);
@@ -393,8 +420,17 @@ export class Session {
       this.log("denied", { verb, argument });
       return refuse(ReplyCode.FileUnavailable, "Permission denied.");
     }
-    if (spec.transfer) {
-      this.#startTransfer(verb, argument, spec.handler);
+    if (rangePending && spec.transfer) {
+      return refuse(ReplyCode.ParameterNotImplemented, "RANG applies to HASH only; range reset.");
+    }
+    if (spec.background && this.#transfer) {
+      return refuse(
+        ReplyCode.FileBusy,
+        "Another checksum is running in this session; retry later.",
+      );
+    }
+    if (spec.transfer || spec.background) {
+      this.#startTransfer(verb, argument, spec.handler, spec.transfer === true);
       return;
     }
     await this.#run(exchange, argument, spec.handler, new AbortController().signal);
@@ -412,7 +448,8 @@ export class Session {
     try {
       result = await handler(this, argument, signal);
     } catch (error) {
-      const ftpError = signal.aborted
+      const ownAbort = error instanceof FtpError && error.code === ReplyCode.TransferAborted;
+      const ftpError = signal.aborted && !ownAbort
         ? new FtpError(ReplyCode.TransferAborted, "Connection closed; transfer aborted.")
         : toFtpError(error);
       if (ftpError.code === ReplyCode.LocalError) {
@@ -469,6 +506,7 @@ export class Session {
     verb: string,
     argument: string,
     handler: (session: Session, argument: string, signal: AbortSignal) => Promise<HandlerReply>,
+    usesData = true,
   ): void {
     const controller = new AbortController();
     const exchange = new ReplyExchange(verb);
@@ -476,6 +514,7 @@ export class Session {
     // The data connection closes before the final reply goes out (RFC 959: 226 "Closing
     // data connection"), so the client sees the end of the data no later than the 226.
     const closeData = () => {
+      if (!usesData) return; // a background command leaves a PASV/PORT channel for what follows
       this.dataChannel?.close();
       this.dataChannel = undefined;
     };
@@ -488,7 +527,7 @@ export class Session {
         else this.#touch();
       },
     );
-    this.#transfer = { controller, done };
+    this.#transfer = { controller, done, background: !usesData };
   }
 
   /** Aborts the running transfer, waiting for its 426 reply; false if none ran. */

@@ -16,7 +16,43 @@ import {
   type FileTransferResult,
   uploadFile,
 } from "../transfer/local_transfer.ts";
-import { parseFtpUrl } from "../url.ts";
+import { type FtpUrl, parseFtpUrl } from "../url.ts";
+
+/** Options of `get` and `put`. */
+export interface TransferCommandOptions {
+  /** `--verify`: compare the server's checksum with the local file's afterwards. */
+  verify?: boolean;
+}
+
+/** `--verify` compares bytes, which a TYPE A transfer changes. */
+function checkVerifiable(ctx: ClientContext, options: TransferCommandOptions): void {
+  if (options.verify && ctx.type !== "binary") {
+    throw new ClientError(
+      "--verify compares the bytes on both sides; use it with --type binary",
+      ExitCode.Usage,
+    );
+  }
+}
+
+/** Verifies a transferred file against the server's checksum and reports it. */
+async function verifyTransfer(
+  ctx: ClientContext,
+  client: FtpClient,
+  url: FtpUrl,
+  local: string,
+  remote: string,
+): Promise<void> {
+  const { verifyFile } = await import("../checksum.ts");
+  const size = (await Deno.stat(local).catch(() => undefined))?.size;
+  const checked = await verifyFile(client, local, remote, {
+    timeoutMs: (ctx.options.timeout ?? 30) * 1000,
+    host: url.host,
+    ...(size === undefined ? {} : { size }),
+  });
+  ctx.notice(
+    `verified: ${local} = ${remote} (${checked.algorithm} ${checked.hex}, ${checked.verb})`,
+  );
+}
 
 async function _isLocalDirectory(file: string): Promise<boolean> {
   try {
@@ -59,7 +95,9 @@ export async function get(
   ctx: ClientContext,
   urlText: string,
   local?: string,
+  options: TransferCommandOptions = {},
 ): Promise<FileTransferResult> {
+  checkVerifiable(ctx, options);
   const url = parseFtpUrl(urlText);
   const name = posix.basename(url.path);
   if (url.directory || name === "") {
@@ -86,6 +124,7 @@ export async function get(
       bar.finish();
     }
     _report(ctx, "get", url.path, result);
+    if (options.verify) await verifyTransfer(ctx, client, url, result.destination, url.path);
     return result;
   });
 }
@@ -127,7 +166,9 @@ export async function put(
   ctx: ClientContext,
   locals: readonly string[],
   urlText: string,
+  options: TransferCommandOptions = {},
 ): Promise<FileTransferResult[]> {
+  checkVerifiable(ctx, options);
   const url = parseFtpUrl(urlText);
   if (locals.length === 0) throw new ClientError("No local files given", ExitCode.Usage);
   if (locals.length > 1 && !url.directory) {
@@ -158,6 +199,7 @@ export async function put(
       });
       results.push(result);
       _report(ctx, "put", job.local, result);
+      if (options.verify) await verifyTransfer(ctx, client, url, job.local, result.destination);
     });
   } finally {
     bar.finish();

@@ -181,10 +181,14 @@ export class ControlConnection {
     return this.#closed;
   }
 
-  /** Sends a command and returns its final reply (a 1xx here is a protocol error). */
-  async request(verb: string, argument?: string): Promise<Reply> {
+  /**
+   * Sends a command and returns its final reply (a 1xx here is a protocol
+   * error). `timeoutMs` overrides the connection's reply timeout for a
+   * command known to take long (a checksum of a large file).
+   */
+  async request(verb: string, argument?: string, timeoutMs?: number): Promise<Reply> {
     const exchange = this.send(verb, argument);
-    const reply = await this.read(exchange);
+    const reply = await this.#read(exchange, timeoutMs);
     if (!exchange.final) {
       throw new ClientError(`Unexpected preliminary reply to ${verb}`, ExitCode.Protocol);
     }
@@ -215,8 +219,8 @@ export class ControlConnection {
     return this.#read(exchange);
   }
 
-  async #read(exchange: ReplyExchange): Promise<Reply> {
-    const reply = await this.#next();
+  async #read(exchange: ReplyExchange, timeoutMs?: number): Promise<Reply> {
+    const reply = await this.#next(timeoutMs);
     try {
       exchange.accept(reply);
     } catch (error) {
@@ -228,21 +232,21 @@ export class ControlConnection {
     return reply;
   }
 
-  async #next(): Promise<Reply> {
+  async #next(timeoutMs: number = this.#timeoutMs): Promise<Reply> {
     while (true) {
       const reply = this.#replies.shift();
       if (reply) return reply;
       if (this.#failure) throw this.#failure;
-      this.#pulling ??= this.#pull().finally(() => (this.#pulling = undefined));
+      this.#pulling ??= this.#pull(timeoutMs).finally(() => (this.#pulling = undefined));
       await this.#pulling;
     }
   }
 
   /** Reads one chunk from the server (or fails the connection), within the reply timeout. */
-  async #pull(): Promise<void> {
+  async #pull(timeoutMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), this.#timeoutMs);
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
     const chunk = await Promise.race([
       this.#channel.read().catch((error: unknown) =>

@@ -3,8 +3,8 @@
  * holds broad read/write permissions (it is also the client, which writes
  * wherever the user asks) runs `serve` again in a child Deno process whose
  * permissions are narrowed to the served root, the credentials file, the
- * TLS files, the configuration file, the log files it names and the
- * `FERRY_*` environment variables it reads.
+ * TLS files, the configuration file, the log files it names, the `FERRY_*`
+ * environment variables it reads and the configured hook commands.
  *
  * @module
  */
@@ -19,6 +19,8 @@ export interface ServedPaths {
   credentials: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** The executables hooks run (`hookExecutables` in hooks/hook_config.ts); none: no --allow-run. */
+  hookCommands?: string[];
   /** The configuration file (read again on SIGHUP). */
   config?: string;
   /** Log files the server appends to (xferlog). */
@@ -30,7 +32,8 @@ export interface ServedPaths {
 /**
  * The Deno permission flags that let `serve` run and nothing more: network,
  * read of the root, credentials, TLS and configuration files, write of the
- * root and the log files, and the `FERRY_*` environment variables.
+ * root and the log files, the `FERRY_*` environment variables, and run of the
+ * hook commands.
  *
  * @example
  * ```ts
@@ -44,12 +47,14 @@ export function narrowedFlags(paths: ServedPaths): string[] {
   const readable = [paths.root, paths.credentials, paths.tlsCert, paths.tlsKey, paths.config]
     .filter((file): file is string => file !== undefined)
     .map(absolute);
+  const run = paths.hookCommands ?? [];
   const writable = [paths.root, ...(paths.logFiles ?? [])].map(absolute);
   return [
     "--allow-net",
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${writable.join(",")}`,
     `--allow-env=${[...servedEnvNames(), ...(paths.env ?? [])].join(",")}`,
+    ...(run.length > 0 ? [`--allow-run=${run.join(",")}`] : []),
   ];
 }
 

@@ -21,6 +21,7 @@ import { MetricsEndpoint } from "../ops/metrics_http.ts";
 import { Reloader } from "../ops/reload.ts";
 import { checkPostgresPermissions } from "./users_option.ts";
 import { POSTGRES_DRIVER_ENV } from "../postgres/postgres_url.ts";
+import { hookExecutables } from "../hooks/hook_config.ts";
 
 /**
  * Builds the server configuration from flags given by key (for tests and
@@ -69,6 +70,7 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
       ...(loaded.configPath !== undefined ? { config: loaded.configPath } : {}),
       logFiles: [config.xferlog, config.logFile].filter((file) => file !== undefined),
       ...(config.users !== undefined ? { env: [...POSTGRES_DRIVER_ENV] } : {}),
+      hookCommands: hookExecutables(config.hooks),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;

@@ -9,6 +9,8 @@ import { quotePath } from "../../protocol/virtual_path.ts";
 import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
+import { checkPreHooks } from "../hooks/pre_hook.ts";
+import { loggedAction } from "../logged_action.ts";
 
 /** PWD: the virtual working directory, quoted (RFC 959 Appendix II). */
 export function pwd(session: Session): Promise<HandlerReply> {
@@ -35,8 +37,7 @@ export function cdup(session: Session, _argument: string): Promise<HandlerReply>
 /** MKD: creates a directory and answers with its quoted path. */
 export async function mkd(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
-  await session.fs.mkdir(target);
-  session.log("mkdir", { path: target });
+  await loggedAction(session, ["mkdir", { path: target }], () => session.fs.mkdir(target));
   return { code: ReplyCode.PathCreated, text: `${quotePath(target)} created.` };
 }
 
@@ -44,8 +45,8 @@ export async function mkd(session: Session, argument: string): Promise<HandlerRe
 export async function rmd(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
   if (target === "/") throw new FtpError(ReplyCode.FileUnavailable, "Cannot remove the root.");
-  await session.fs.rmdir(target);
+  await checkPreHooks(session, { kind: "pre-delete", verb: "RMD", path: target });
+  await loggedAction(session, ["rmdir", { path: target }], () => session.fs.rmdir(target));
   if (session.cwd === target || session.cwd.startsWith(target + "/")) session.cwd = "/";
-  session.log("rmdir", { path: target });
   return { code: ReplyCode.FileActionOk, text: "Directory removed." };
 }

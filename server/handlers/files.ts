@@ -14,15 +14,17 @@ import type { Session } from "../session.ts";
 import type { StorageEntry } from "../storage/storage.ts";
 import { asciiSize } from "../data/transfer.ts";
 import { refuseUploadTemp } from "./transfers.ts";
+import { checkPreHooks } from "../hooks/pre_hook.ts";
+import { loggedAction } from "../logged_action.ts";
 
 /** DELE: removes a file. */
 export async function dele(session: Session, argument: string): Promise<HandlerReply> {
   const target = session.resolve(argument);
   refuseUploadTemp(target);
+  await checkPreHooks(session, { kind: "pre-delete", verb: "DELE", path: target });
   const size = await session.fs.stat(target).then((entry) => entry.size, () => 0);
-  await session.fs.remove(target);
+  await loggedAction(session, ["delete", { path: target }], () => session.fs.remove(target));
   usageChanged(session, target, -size, -1);
-  session.log("delete", { path: target });
   return { code: ReplyCode.FileActionOk, text: "File deleted." };
 }
 
@@ -42,7 +44,11 @@ export async function rnto(session: Session, argument: string): Promise<HandlerR
   refuseUploadTemp(target);
   const moved = await session.fs.stat(source).catch(() => undefined);
   const replaced = await session.fs.stat(target).catch(() => undefined);
-  await session.fs.rename(source, target);
+  await loggedAction(
+    session,
+    ["rename", { from: source, to: target }],
+    () => session.fs.rename(source, target),
+  );
   if (moved?.type === "file") {
     usageChanged(session, source, -moved.size, -1);
     usageChanged(session, target, moved.size - (replaced?.size ?? 0), replaced ? 0 : 1);
@@ -50,7 +56,6 @@ export async function rnto(session: Session, argument: string): Promise<HandlerR
     // A tree moved between folders may leave one home for another: count again when needed.
     session.context.limits.ledger.forget();
   }
-  session.log("rename", { from: source, to: target });
   return { code: ReplyCode.FileActionOk, text: "Rename successful." };
 }
 

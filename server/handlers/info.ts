@@ -10,6 +10,7 @@ import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { COMMANDS } from "../commands.ts";
 import type { Session } from "../session.ts";
+import { checksumFeatures, optsHash } from "./checksums.ts";
 
 function reply(code: number, text: string | string[]): Promise<HandlerReply> {
   return Promise.resolve({ code, text });
@@ -28,11 +29,13 @@ export function syst(): Promise<HandlerReply> {
 /** FEAT (RFC 2389): the extensions this server supports. */
 export function feat(session: Session): Promise<HandlerReply> {
   const tls = session.context.secureContext ? ["AUTH TLS", "AUTH SSL", "PBSZ", "PROT"] : [];
+  const [hashLine, ...xVerbs] = checksumFeatures(session);
   return reply(ReplyCode.SystemStatus, [
     "Features:",
     ...tls,
     "EPRT",
     "EPSV",
+    ...(hashLine ? [hashLine] : []),
     "MDTM",
     "MFMT",
     `MLST ${formatFeatMlst(session.mlstFacts)}`,
@@ -41,11 +44,15 @@ export function feat(session: Session): Promise<HandlerReply> {
     "SIZE",
     "TVFS",
     "UTF8",
+    ...xVerbs,
     "End",
   ]);
 }
 
-/** OPTS (RFC 2389): UTF8 ON (always on, RFC 2640) and MLST fact selection (RFC 3659). */
+/**
+ * OPTS (RFC 2389): UTF8 ON (always on, RFC 2640), MLST fact selection
+ * (RFC 3659) and HASH algorithm selection (draft-bryan-ftpext-hash).
+ */
 export function opts(session: Session, argument: string): Promise<HandlerReply> {
   const [command = "", ...rest] = argument.trim().split(/\s+/);
   const options = rest.join(" ");
@@ -61,20 +68,26 @@ export function opts(session: Session, argument: string): Promise<HandlerReply> 
       const listed = [...session.mlstFacts].map((fact) => `${fact};`).join("");
       return reply(ReplyCode.Ok, `MLST OPTS ${listed}`);
     }
-    default:
-      return reply(ReplyCode.ArgumentSyntaxError, `Option ${command} not understood.`);
+    case "HASH":
+      if (!session.context.config.hash) break;
+      return Promise.resolve(optsHash(session, options));
   }
+  return reply(ReplyCode.ArgumentSyntaxError, `Option ${command} not understood.`);
 }
 
 /** HELP: the commands the server knows, or the syntax of one. */
-export function help(_session: Session, argument: string): Promise<HandlerReply> {
+export function help(session: Session, argument: string): Promise<HandlerReply> {
+  const config = session.context.config;
   const verb = argument.trim().toUpperCase();
   if (verb !== "") {
     const spec = COMMANDS.get(verb);
-    if (!spec) return reply(ReplyCode.ArgumentSyntaxError, `Unknown command ${verb}.`);
+    if (!spec || spec.available?.(config) === false) {
+      return reply(ReplyCode.ArgumentSyntaxError, `Unknown command ${verb}.`);
+    }
     return reply(ReplyCode.Help, `Syntax: ${spec.help}`);
   }
-  const verbs = [...COMMANDS.keys()].sort();
+  const verbs = [...COMMANDS].filter(([, spec]) => spec.available?.(config) !== false)
+    .map(([name]) => name).sort();
   const rows: string[] = [];
   for (let i = 0; i < verbs.length; i += 8) {
     rows.push(verbs.slice(i, i + 8).map((name) => name.padEnd(5)).join(" ").trimEnd());

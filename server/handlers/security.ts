@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DEFAULT_HASH_ALGORITHM } from "../../protocol/hash_algorithm.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { FtpError } from "../ftp_error.ts";
@@ -34,6 +35,8 @@ export function auth(session: Session, argument: string): Promise<HandlerReply> 
   session.cwd = "/";
   session.transferType = "A";
   session.epsvAll = false;
+  session.hashAlgorithm = DEFAULT_HASH_ALGORITHM;
+  session.hashRange = undefined;
   session.dataChannel?.close();
   session.dataChannel = undefined;
   session.log("auth-tls");

@@ -30,6 +30,7 @@ import {
   UploadQuota,
 } from "../user_limits/upload_quota.ts";
 import { privateDataRequired } from "./security.ts";
+import { checkPreHooks } from "../hooks/pre_hook.ts";
 
 const encoder = new TextEncoder();
 
@@ -280,6 +281,7 @@ async function upload(
 ): Promise<void> {
   const { verb, path } = options;
   const existing = await checkUploadTarget(session, path);
+  await checkPreHooks(session, { kind: "pre-upload", verb, path });
   const temp = isAtomic(session, options) ? uploadTempPath(path) : undefined;
   const account = quotaAccount(session);
   const { offset = 0, append = false } = options.openOptions;
@@ -293,18 +295,24 @@ async function upload(
       temp ? existing : undefined,
     );
   if (temp && existing !== undefined) quota?.replacesFile();
+  let conn: Awaited<ReturnType<typeof openData>>;
+  try {
+    conn = await pacedData(
+      session,
+      "upload",
+      signal,
+      openData(session, signal, options.preliminary),
+    );
+  } catch (error) {
+    quota?.cancel(); // no data connection: nothing was written
+    throw error;
+  }
   const started = performance.now();
   let bytes = 0;
   let file: StorageFile | undefined;
   let done = false;
   let overQuota = false;
   try {
-    const conn = await pacedData(
-      session,
-      "upload",
-      signal,
-      openData(session, signal, options.preliminary),
-    );
     file = await session.fs.openWrite(
       temp ?? path,
       temp ? { createNew: true } : options.openOptions,
@@ -556,7 +564,8 @@ export async function stat(session: Session, argument: string): Promise<HandlerR
         ? `Logged in as ${session.user}`
         : "Not logged in",
       `TYPE: ${modeName(session)}, STRUcture: File, MODE: Stream`,
-      session.transferring ? "Transfer in progress" : "No data connection",
+      session.checksumStatus ??
+        (session.transferring ? "Transfer in progress" : "No data connection"),
       "End of status",
     ];
     return { code: ReplyCode.SystemStatus, text: lines };

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { HookStatsSnapshot } from "../hooks/hook_stats.ts";
+
 import { cpuUsage } from "node:process";
 import type { ServerEvent } from "../events.ts";
 
@@ -34,6 +36,8 @@ const RECEIVING = new Set(["STOR", "APPE", "STOU"]);
 export interface MetricsGauges {
   /** Control connections open now. */
   sessionsActive(): number;
+  /** The hooks' counters, when hooks are configured. */
+  hooks?(): HookStatsSnapshot | undefined;
 }
 
 function escapeLabel(value: string): string {
@@ -173,6 +177,22 @@ export class ServerMetrics {
       "Configuration reloads (SIGHUP), by result.",
       [...this.#reloads].map(([result, count]) => [labels({ result }), count]),
     );
+    const hooks = gauges.hooks?.();
+    if (hooks) {
+      family(
+        "ferry_hook_runs_total",
+        "counter",
+        "Hook runs (commands and webhooks), by event and result.",
+        hooks.runs.map(({ event, result, count }) => [labels({ event, result }), count]),
+      );
+      family("ferry_hook_dropped_total", "counter", "Hook runs dropped: the queue was full.", [
+        ["", hooks.dropped],
+      ]);
+      family("ferry_hook_queued", "gauge", "Hook runs waiting for a turn now.", [
+        ["", hooks.queued],
+      ]);
+      family("ferry_hook_running", "gauge", "Hook runs in progress now.", [["", hooks.running]]);
+    }
     processMetrics(family);
     return out.join("\n") + "\n";
   }

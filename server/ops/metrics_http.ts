@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { HookStatsSnapshot } from "../hooks/hook_stats.ts";
+
 import type { ServerMetrics } from "./metrics.ts";
 
 /** What the endpoint reads from the FTP server. */
@@ -14,6 +16,8 @@ export interface MetricsSubject {
   readonly sessionCount: number;
   /** False once the server is shutting down. */
   readonly accepting: boolean;
+  /** The hooks' counters, when hooks are configured. */
+  readonly hookStats?: { snapshot(): HookStatsSnapshot } | undefined;
 }
 
 /** The content type of the Prometheus text format. */
@@ -52,7 +56,10 @@ export class MetricsEndpoint {
     metrics: ServerMetrics,
     subject: MetricsSubject,
   ): MetricsEndpoint {
-    const gauges = { sessionsActive: () => subject.sessionCount };
+    const gauges = {
+      sessionsActive: () => subject.sessionCount,
+      hooks: () => subject.hookStats?.snapshot(),
+    };
     const server = Deno.serve({
       hostname: address.host,
       port: address.port,

@@ -13,7 +13,8 @@
  * @module
  */
 
-import type { ServerConfig } from "../config.ts";
+import { DEFAULT_HASH_MAX_SIZE, type ServerConfig } from "../config.ts";
+import { hookList } from "../hooks/hook_setting.ts";
 import {
   boolean,
   choice,
@@ -240,6 +241,56 @@ export const SETTINGS: readonly Setting[] = [
     help: "highest TLS version offered; 1.2 lets the server check data-connection session reuse",
     live: true,
     apply: (config, version) => config.tlsMaxVersion = version === "1.2" ? "TLSv1.2" : "TLSv1.3",
+  }),
+  setting({
+    key: "hash",
+    kind: boolean(),
+    default: true,
+    help: "offer checksums: HASH, RANG, XCRC, XMD5, XSHA1, XSHA256, XSHA512 (--no-hash: off)",
+    live: true,
+    apply: (config, on) => config.hash = on,
+  }),
+  setting({
+    key: "hash_max_size",
+    kind: size(),
+    default: DEFAULT_HASH_MAX_SIZE,
+    help: "the most bytes one checksum command may read",
+    live: true,
+    apply: (config, bytes) => config.hashMaxSize = bytes,
+  }),
+  setting({
+    key: "hook",
+    kind: hookList(),
+    default: [],
+    help: "run a command or webhook on an event: EVENT=COMMAND (flag) or [[hook]] tables",
+    example: [{ events: ["upload"], command: ["/usr/local/bin/on-upload"] }],
+    live: false,
+    secret: true,
+    apply: (config, hooks) => config.hooks = hooks,
+  }),
+  setting({
+    key: "hook_timeout",
+    kind: seconds(1, 3600),
+    default: 30,
+    help: "how long a hook may run unless its table sets its own timeout, in seconds",
+    live: false,
+    apply: (config, value) => config.hookTimeoutMs = value * 1000,
+  }),
+  setting({
+    key: "max_concurrent_hooks",
+    kind: integer(1, 1000),
+    default: 4,
+    help: "most background hooks running at once",
+    live: false,
+    apply: (config, n) => config.maxConcurrentHooks = n,
+  }),
+  setting({
+    key: "hook_queue_size",
+    kind: integer(0, 1_000_000),
+    default: 1000,
+    help: "most background hook runs waiting for a turn; more are dropped and counted",
+    live: false,
+    apply: (config, n) => config.hookQueueSize = n,
   }),
   setting({
     key: "log_format",

@@ -81,6 +81,28 @@ Deno.test("deno task install puts a working ferry on PATH (serve narrowed, clien
     assert.equal(tlsLs.code, 0, decoder.decode(tlsLs.stderr));
     assert.equal(decoder.decode(tlsLs.stdout).trim(), "hello.txt");
     assert.equal(await Deno.readTextFile(`${dir}/srv/hello.txt`), "hello\n");
+    // The installed ferry serves the browser client, its page's files included.
+    const ui = run(["client", "ui", "--no-open", "--local", dir]);
+    const uiReader = ui.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let uiText = "";
+    while (!/token=\S+\n/.test(uiText)) {
+      const { value, done } = await uiReader.read();
+      if (done) break;
+      uiText += value;
+    }
+    const link = /(http:\/\/\S+token=\S+)/.exec(uiText)?.[1];
+    assert.ok(link, uiText);
+    const signIn = await fetch(link, { redirect: "manual" });
+    await signIn.body?.cancel();
+    const cookie = signIn.headers.get("set-cookie")?.split(";")[0] ?? "";
+    const script = await fetch(new URL("/app.js", link), { headers: { cookie } });
+    assert.equal(script.status, 200);
+    await script.body?.cancel();
+    ui.kill("SIGTERM");
+    assert.equal((await ui.status).code, 0);
+    uiReader.releaseLock();
+    await ui.stdout.cancel().catch(() => {});
+    await ui.stderr.cancel();
     server.kill("SIGTERM");
     assert.equal((await server.status).code, 0);
     reader.releaseLock();

@@ -95,6 +95,8 @@ def run_op(ftp, op, args):
         return ftp.mkd(args[0])
     if op == "rmd":
         return ftp.rmd(args[0])
+    if op == "sendcmd":
+        return ftp.sendcmd(args[0])
     raise ValueError("unknown op " + op)
 
 

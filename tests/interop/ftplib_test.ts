@@ -23,6 +23,8 @@ import {
   VARIANTS,
 } from "./peers.ts";
 
+import { crc32Reference, referenceHash } from "../helpers/checksum_reference.ts";
+
 const DRIVER = fileURLToPath(new URL("./ftplib_driver.py", import.meta.url));
 
 type Op = [string, ...(string | number)[]];
@@ -102,6 +104,23 @@ for (const variant of VARIANTS) {
           ]);
           assert.ok(commands.includes("TYPE I"), commands.join("\n"));
           assert.deepEqual(await Deno.readFile(fixture.real("uploaded binary.bin")), content);
+        });
+
+        await t.step("reads checksums with HASH, OPTS HASH and XCRC", async () => {
+          const file = `${DOCS}/photo data.bin`;
+          const { results } = await call([
+            ["sendcmd", "OPTS HASH SHA-512"],
+            ["sendcmd", `HASH ${file}`],
+            ["sendcmd", `XCRC ${file}`],
+            ["sendcmd", `XSHA256 ${file} 1000 2000`],
+          ]);
+          assert.equal(results[0], "200 SHA-512");
+          const real = fixture.real(file);
+          const sha512 = await referenceHash("sha512sum", real);
+          assert.equal(results[1], `213 SHA-512 0-300000 ${sha512} ${file}`);
+          assert.equal(results[2], `250 ${await crc32Reference(real)}`);
+          const part = await referenceHash("sha256sum", real, { skip: 1000, count: 1000 });
+          assert.equal(results[3], `250 ${part}`);
         });
 
         await t.step("downloads a binary file byte for byte", async () => {
