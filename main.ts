@@ -70,12 +70,17 @@ async function buildProgram(): Promise<Command> {
     });
 
   const user = program.command("user").description(
-    "Manage the virtual users in the credentials file.",
+    "Manage the virtual users (in the credentials file, or PostgreSQL with --users).",
   );
   const credentialsOption = [
     "--credentials <file>",
     "credentials file",
     "./credentials.txt",
+  ] as const;
+  const usersOption = [
+    "--users <url>",
+    "the users in PostgreSQL instead: postgres://USER:PASSWORD@HOST:PORT/DB " +
+    "(default: $FERRY_USERS)",
   ] as const;
   // Per-user settings, for `user add` and `user set`; each --no-… clears one.
   const settingOptions = (command: Command, clearing: boolean): Command => {
@@ -104,24 +109,26 @@ async function buildProgram(): Promise<Command> {
     user.command("add <name>")
       .description("Add a user; the password is asked for (or read from stdin).")
       .option(...credentialsOption)
+      .option(...usersOption)
       .option("--home <dir>", "home directory inside the served root", "/")
       .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT", "elradfmwMT")
       .option("--password-stdin", "read the password from stdin"),
     false,
   ).action(async (name: string, options) => {
-    const { addUser, readPassword, settingChanges } = await userModule();
+    const { addUser, readPassword, reloadHint, settingChanges } = await userModule();
     const changes = settingChanges(options);
     const password = await readPassword({ stdin: options.passwordStdin ?? false });
     const record = await addUser(name, password, { ...options, settings: changes.set });
     console.log(
       `Added user ${record.name} (home ${record.home}, permissions ${record.permissions})`,
     );
-    console.log(RELOAD_HINT);
+    console.log(reloadHint(options, RELOAD_HINT));
   });
   settingOptions(
     user.command("set <name>")
       .description("Change a user's home, permissions, quotas, rates or address rules.")
       .option(...credentialsOption)
+      .option(...usersOption)
       .option("--home <dir>", "home directory inside the served root")
       .option("--perms <letters>", "permissions, pyftpdlib letters elradfmwMT"),
     true,
@@ -134,6 +141,7 @@ async function buildProgram(): Promise<Command> {
   user.command("show <name>")
     .description("Show a user's settings and current usage (bytes and files under the home).")
     .option(...credentialsOption)
+    .option(...usersOption)
     .option("--root <dir>", "the served root the home is in", "./srv")
     .option("--json", "print one JSON object")
     .action(async (name: string, options) => {
@@ -144,6 +152,7 @@ async function buildProgram(): Promise<Command> {
   user.command("quota-scan <name>")
     .description("Count a user's usage again (bytes and files under the home).")
     .option(...credentialsOption)
+    .option(...usersOption)
     .option("--root <dir>", "the served root the home is in", "./srv")
     .action(async (name: string, options) => {
       const { showUser } = await userModule();
@@ -157,26 +166,29 @@ async function buildProgram(): Promise<Command> {
   user.command("passwd <name>")
     .description("Change a user's password.")
     .option(...credentialsOption)
+    .option(...usersOption)
     .option("--password-stdin", "read the password from stdin")
     .action(async (name: string, options) => {
-      const { changePassword, readPassword } = await userModule();
+      const { changePassword, readPassword, reloadHint } = await userModule();
       const password = await readPassword({ stdin: options.passwordStdin ?? false });
       await changePassword(name, password, options);
       console.log(`Changed the password of ${name}`);
-      console.log(RELOAD_HINT);
+      console.log(reloadHint(options, RELOAD_HINT));
     });
   user.command("remove <name>")
     .description("Remove a user.")
     .option(...credentialsOption)
+    .option(...usersOption)
     .action(async (name: string, options) => {
-      const { removeUser } = await userModule();
+      const { reloadHint, removeUser } = await userModule();
       await removeUser(name, options);
       console.log(`Removed user ${name}`);
-      console.log(RELOAD_HINT);
+      console.log(reloadHint(options, RELOAD_HINT));
     });
   user.command("list")
     .description("List the users.")
     .option(...credentialsOption)
+    .option(...usersOption)
     .action(async (options) => {
       const { listUsers } = await userModule();
       for (const record of await listUsers(options)) {

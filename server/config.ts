@@ -49,6 +49,11 @@ export interface ServerConfig {
   /** Failed logins in one session before it is closed with 421. */
   maxLoginFailures: number;
   /** The TLS certificate (PEM); with {@linkcode ServerConfig.tlsKey} it turns on FTPS. */
+  /**
+   * `postgres://USER:PASSWORD@HOST:PORT/DB`: users, quota usage and session
+   * counts in PostgreSQL instead of the credentials file.
+   */
+  users?: string;
   tlsCert?: string;
   /** The TLS private key (PEM). */
   tlsKey?: string;

@@ -25,6 +25,8 @@ export interface ServedPaths {
   config?: string;
   /** Log files the server appends to (xferlog). */
   logFiles?: string[];
+  /** Environment variables the server reads beyond the `FERRY_*` ones (the PostgreSQL driver's). */
+  env?: string[];
 }
 
 /**
@@ -51,7 +53,7 @@ export function narrowedFlags(paths: ServedPaths): string[] {
     "--allow-net",
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${writable.join(",")}`,
-    `--allow-env=${servedEnvNames().join(",")}`,
+    `--allow-env=${[...servedEnvNames(), ...(paths.env ?? [])].join(",")}`,
     ...(run.length > 0 ? [`--allow-run=${run.join(",")}`] : []),
   ];
 }

@@ -19,6 +19,8 @@ import { AppendFile } from "../ops/append_file.ts";
 import { ServerMetrics } from "../ops/metrics.ts";
 import { MetricsEndpoint } from "../ops/metrics_http.ts";
 import { Reloader } from "../ops/reload.ts";
+import { checkPostgresPermissions } from "./users_option.ts";
+import { POSTGRES_DRIVER_ENV } from "../postgres/postgres_url.ts";
 import { hookExecutables } from "../hooks/hook_config.ts";
 
 /**
@@ -67,6 +69,7 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
       ...(config.tlsKey ? { tlsKey: config.tlsKey } : {}),
       ...(loaded.configPath !== undefined ? { config: loaded.configPath } : {}),
       logFiles: [config.xferlog, config.logFile].filter((file) => file !== undefined),
+      ...(config.users !== undefined ? { env: [...POSTGRES_DRIVER_ENV] } : {}),
       hookCommands: hookExecutables(config.hooks),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
@@ -80,7 +83,15 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
     ? await openLog(config.xferlog, XferLog.open)
     : undefined;
   const metrics = config.metrics !== undefined ? new ServerMetrics() : undefined;
-  const server = await FtpServer.start(config, { logger });
+  let server: FtpServer;
+  if (config.users !== undefined) {
+    // Users, quota usage and session counts in PostgreSQL, shared by instances.
+    checkPostgresPermissions();
+    const { startWithPostgres } = await import("./postgres_serve.ts");
+    server = await startWithPostgres(config, config.users, { logger });
+  } else {
+    server = await FtpServer.start(config, { logger });
+  }
   const stopXferlog = xferlog ? server.events.on(xferlog.listener) : undefined;
   const stopMetrics = metrics ? server.events.on(metrics.listener) : undefined;
   let endpoint: MetricsEndpoint | undefined;

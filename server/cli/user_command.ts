@@ -25,6 +25,8 @@ import {
 import { measureDirectory, type Usage } from "../user_limits/quota_ledger.ts";
 import * as path from "node:path";
 import { UserExistsError, UserNotFoundError, type UserStore } from "../auth/user_store.ts";
+import { UserStoreUnavailableError } from "../auth/user_store_unavailable.ts";
+import { checkPostgresPermissions, resolveUsersUrl } from "./users_option.ts";
 
 /**
  * A failure a `ferry user` command reports to its user: an existing or
@@ -56,6 +58,8 @@ export class UserCommandError extends CommandError {
 export interface UserCommandOptions {
   /** Path of the credentials file. */
   credentials: string;
+  /** A `postgres://` URL: edit the users in PostgreSQL instead (default: `FERRY_USERS`). */
+  users?: string;
   /**
    * Home directory (virtual, relative to the served root), for `add` only.
    *
@@ -94,8 +98,18 @@ function _checkPassword(password: string): void {
   if (password === "") throw new UserCommandError("Password must not be empty");
 }
 
-/** Opens the credentials file as a store, turning its failures into UserCommandErrors. */
-async function _open(path: string, missingOk: boolean): Promise<UserStore> {
+/**
+ * Opens the store: PostgreSQL when `--users` (or `FERRY_USERS`) names it,
+ * else the credentials file; failures become UserCommandErrors.
+ */
+async function _open(options: UserCommandOptions, missingOk: boolean): Promise<UserStore> {
+  const url = resolveUsersUrl(options.users);
+  if (url !== undefined) {
+    checkPostgresPermissions();
+    const { PostgresUserStore } = await import("../auth/postgres_store.ts");
+    return await PostgresUserStore.open(url, { listen: false });
+  }
+  const path = options.credentials;
   try {
     return await CredentialsFileStore.open(path, { missingOk });
   } catch (error) {
@@ -115,6 +129,9 @@ async function _change(store: UserStore, change: () => Promise<void>): Promise<v
     await change();
   } catch (error) {
     if (error instanceof UserNotFoundError) {
+      throw new UserCommandError(error.message, { cause: error });
+    }
+    if (error instanceof UserStoreUnavailableError) {
       throw new UserCommandError(error.message, { cause: error });
     }
     if (error instanceof UserExistsError) {
@@ -152,7 +169,7 @@ export async function addUser(
   _check(() => checkUserName(name));
   const home = _check(() => normalizeHome(options.home ?? "/"));
   const permissions = _check(() => parsePermissions(options.perms ?? PERMISSION_LETTERS));
-  const store = await _open(options.credentials, true);
+  const store = await _open(options, true);
   if (await store.lookup(name) !== undefined) {
     await store.close();
     throw new UserCommandError(`User "${name}" already exists; use \`ferry user passwd\``);
@@ -198,7 +215,7 @@ export async function changePassword(
   options: UserCommandOptions,
 ): Promise<void> {
   _checkPassword(password);
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   const user = await store.lookup(name);
   if (user === undefined) {
     await store.close();
@@ -221,7 +238,7 @@ export async function changePassword(
  * ```
  */
 export async function removeUser(name: string, options: UserCommandOptions): Promise<void> {
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   await _change(store, () => store.remove(name));
 }
 
@@ -240,7 +257,7 @@ export async function removeUser(name: string, options: UserCommandOptions): Pro
  * ```
  */
 export async function listUsers(options: UserCommandOptions): Promise<UserRecord[]> {
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   try {
     return await store.list();
   } finally {
@@ -308,7 +325,7 @@ export async function setUser(
   const permissions = options.perms === undefined
     ? undefined
     : _check(() => parsePermissions(options.perms!));
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   const user = await store.lookup(name);
   if (user === undefined) {
     await store.close();
@@ -356,7 +373,7 @@ export async function showUser(
   name: string,
   options: UserCommandOptions & { root?: string },
 ): Promise<UserReport> {
-  const store = await _open(options.credentials, false);
+  const store = await _open(options, false);
   let user: UserRecord | undefined;
   try {
     user = await store.lookup(name);
@@ -465,4 +482,20 @@ async function _promptHidden(prompt: string): Promise<string> {
     }
     throw error;
   }
+}
+
+/**
+ * What to tell about servers already running after a change: a server on
+ * the credentials file picks it up at its next SIGHUP (`fileHint`); every
+ * server on a PostgreSQL store sees it within seconds by itself.
+ *
+ * @example
+ * ```ts
+ * reloadHint({ credentials: "credentials.txt" }, "…next SIGHUP…"); // the file hint
+ * ```
+ */
+export function reloadHint(options: UserCommandOptions, fileHint: string): string {
+  return resolveUsersUrl(options.users) === undefined
+    ? fileHint
+    : "Every ferry server on this database sees the change within seconds (no SIGHUP needed).";
 }

@@ -9,6 +9,7 @@ import type { HandlerReply } from "../commands.ts";
 import type { Session } from "../session.ts";
 import { comparableAddress } from "../../protocol/address.ts";
 import { clearLoginRefused } from "./security.ts";
+import { UserStoreUnavailableError } from "../auth/user_store_unavailable.ts";
 import { addressRefusal } from "../user_limits/user_limits.ts";
 
 /** USER: starts a login; the reply never tells whether the user exists. */
@@ -35,8 +36,26 @@ export function user(session: Session, name: string): Promise<HandlerReply> {
   });
 }
 
-/** PASS: checks the password and opens the user's jailed home. */
+/**
+ * PASS: checks the password and opens the user's jailed home. While the
+ * user store cannot be reached (a database that is down), answers 421 and
+ * closes, with a log line saying why; sessions already logged in go on.
+ */
 export async function pass(session: Session, password: string): Promise<HandlerReply> {
+  try {
+    return await checkPass(session, password);
+  } catch (error) {
+    if (!(error instanceof UserStoreUnavailableError)) throw error;
+    session.log("login", { ok: false, reason: "user-store-unavailable", message: error.message });
+    return {
+      code: ReplyCode.ServiceUnavailable,
+      text: "User database unavailable, try again later; closing connection.",
+      close: true,
+    };
+  }
+}
+
+async function checkPass(session: Session, password: string): Promise<HandlerReply> {
   const name = session.user ?? "";
   const record = await session.context.authenticator.authenticate(name, password);
   const address = comparableAddress(session.peerAddress);

@@ -283,18 +283,24 @@ async function upload(
       temp ? existing : undefined,
     );
   if (temp && existing !== undefined) quota?.replacesFile();
+  let conn: Awaited<ReturnType<typeof openData>>;
+  try {
+    conn = await pacedData(
+      session,
+      "upload",
+      signal,
+      openData(session, signal, options.preliminary),
+    );
+  } catch (error) {
+    quota?.cancel(); // no data connection: nothing was written
+    throw error;
+  }
   const started = performance.now();
   let bytes = 0;
   let file: StorageFile | undefined;
   let done = false;
   let overQuota = false;
   try {
-    const conn = await pacedData(
-      session,
-      "upload",
-      signal,
-      openData(session, signal, options.preliminary),
-    );
     file = await session.fs.openWrite(
       temp ?? path,
       temp ? { createNew: true } : options.openOptions,

@@ -54,7 +54,12 @@ export interface EffectiveSetting {
 export type EffectiveSettings = ReadonlyMap<string, EffectiveSetting>;
 
 function problem(where: string, entry: Setting, raw: unknown, expected: string): string {
-  const shown = typeof raw === "string" ? JSON.stringify(raw) : JSON.stringify(raw) ?? String(raw);
+  // A secret setting's bad value may still hold the secret (a URL's password): never shown.
+  const shown = entry.secret
+    ? "a value that is not shown (it may hold a password)"
+    : typeof raw === "string"
+    ? JSON.stringify(raw)
+    : JSON.stringify(raw) ?? String(raw);
   return `${where}: ${entry.key}: expected ${expected}, got ${shown}`;
 }
 

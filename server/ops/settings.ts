@@ -30,6 +30,7 @@ import {
   portRange,
   seconds,
   size,
+  url,
 } from "./setting_kinds.ts";
 
 /** One setting: a key of the file, a flag, an environment variable. */
@@ -93,6 +94,17 @@ export const SETTINGS: readonly Setting[] = [
     help: "credentials file (its users are re-read on SIGHUP)",
     live: false,
     apply: (config, file) => config.credentials = file,
+  }),
+  setting({
+    key: "users",
+    kind: url(["postgres:", "postgresql:"]),
+    help: "keep users, quota usage and session counts in PostgreSQL, shared by instances " +
+      "(postgres://USER:PASSWORD@HOST:PORT/DB); the credentials file when unset",
+    example: "postgres://ferry:secret@127.0.0.1:5432/ferry",
+    secret: true,
+    // The store, its pool and its listener are made at start; users in it change live anyway.
+    live: false,
+    apply: (config, value) => config.users = value,
   }),
   setting({
     key: "anonymous",

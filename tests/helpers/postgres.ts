@@ -207,16 +207,25 @@ export async function startTestPostgres(): Promise<TestPostgres> {
 
   try {
     await start();
-    const created = await runProgram(`${bin}/createdb`, [
-      "-h",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-U",
-      PG_USER,
-      PG_DATABASE,
-    ], { env: { PGPASSWORD: PG_PASSWORD } });
-    if (created.code !== 0) throw new Error(`createdb failed: ${created.stderr}`);
+    // The port accepts connections a moment before the server takes logins
+    // ("the database system is starting up"): retry for a while.
+    const deadline = Date.now() + 60_000;
+    while (true) {
+      const created = await runProgram(`${bin}/createdb`, [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-U",
+        PG_USER,
+        PG_DATABASE,
+      ], { env: { PGPASSWORD: PG_PASSWORD } });
+      if (created.code === 0) break;
+      if (!/starting up/.test(created.stderr) || Date.now() > deadline) {
+        throw new Error(`createdb failed: ${created.stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   } catch (error) {
     await stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -42,7 +42,12 @@ Deno.test("deno.json's serve, install and compile tasks let ferry read its FERRY
     await Deno.readTextFile(new URL("../../../deno.json", import.meta.url)),
   );
   for (const task of ["serve", "install", "compile"]) {
-    assert.match(config.tasks[task], /--allow-env=(HOME,)?FERRY_\*( |$)/, task);
+    // PGAPPNAME and PGTARGETSESSIONATTRS: read by the PostgreSQL driver (`--users postgres://…`).
+    assert.match(
+      config.tasks[task],
+      /--allow-env=(HOME,)?FERRY_\*(,PGAPPNAME,PGTARGETSESSIONATTRS)?( |$)/,
+      task,
+    );
   }
   assert.match(config.imports["smol-toml"], /^npm:smol-toml@\d+\.\d+\.\d+$/);
 });
