@@ -132,7 +132,7 @@ export function describeRun(result: RunResult): string {
  * Runs a program and throws, with its output, unless it exits with 0.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const { stdout } = await runOk("curl", ["-sS", "ftp://127.0.0.1:2121/"]);
  * ```
  */
@@ -198,7 +198,7 @@ export type PeerTestFn = (peer: Peer, t: Deno.TestContext) => Promise<void>;
  * its name).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * peerTest("curl", "curl lists a folder", async (peer, t) => {});
  * ```
  */
