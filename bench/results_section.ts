@@ -1,8 +1,8 @@
 /**
  * Named sections of bench/RESULTS.md written by benchmarks other than the
- * main pass (`<!-- section:NAME -->` … `<!-- /section:NAME -->`): one
- * benchmark replaces its own section, and the main pass, which rewrites the
- * file, carries the others over.
+ * main pass, or by targeted runs of it (`<!-- section:NAME -->` …
+ * `<!-- /section:NAME -->`): one benchmark replaces its own section, and the
+ * main pass, which rewrites the file, carries the others over.
  *
  * @module
  */

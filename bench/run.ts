@@ -436,12 +436,10 @@ export async function runBench(options: BenchOptions): Promise<number> {
     const previous = await Deno.readTextFile(resultsFile).catch(() => "");
     await Deno.writeTextFile(
       resultsFile,
-      // Targeted runs' sections after the kept marker, and marked sections other benchmarks
-      // wrote (bench/balancer.ts), are kept.
+      // Marked sections (targeted runs, bench/balancer.ts) are kept.
       keepSections(
         previous,
-        _resultsMarkdown(table, result.started, seconds, options.runs, machine) +
-          keptSections(previous),
+        _resultsMarkdown(table, result.started, seconds, options.runs, machine),
       ),
     );
     // Keep the committed file as `deno fmt` would leave it (`deno task check` checks it).
@@ -454,19 +452,6 @@ export async function runBench(options: BenchOptions): Promise<number> {
   }
   _log(`total ${seconds.toFixed(0)} s`);
   return Object.keys(failures).length > 0 ? 1 : 0;
-}
-
-/**
- * The line in bench/RESULTS.md after which the text is kept by a full pass:
- * sections of targeted runs (`--servers ferry,ferry-metrics`, …) that a full
- * pass does not measure.
- */
-export const KEPT_MARKER = "<!-- Sections below are targeted runs; a full pass keeps them. -->";
-
-/** The part of an existing RESULTS.md a full pass keeps (from {@linkcode KEPT_MARKER} on). */
-export function keptSections(previous: string): string {
-  const at = previous.indexOf(KEPT_MARKER);
-  return at < 0 ? "" : "\n" + previous.slice(at);
 }
 
 function _resultsMarkdown(

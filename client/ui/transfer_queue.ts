@@ -19,6 +19,7 @@ import {
   isSafeEntryName,
   listLocalTree,
   listRemoteTree,
+  type MirrorPlan,
   planMirror,
   type Tree,
 } from "../transfer/mirror.ts";
@@ -358,32 +359,12 @@ export class TransferQueue {
     const local = info ? await listLocalTree(target, onSkip) : new Map();
     const plan = planMirror(remote, _everyFile(local));
     for (const relative of plan.mkdirs) await Deno.mkdir(path.join(target, ...relative.split("/")));
-    for (const conflict of plan.conflicts) {
-      this.#failed(
-        batch,
-        "download",
-        `${name}/${conflict}`,
-        "A file on one side and a folder on the other",
-      );
-    }
-    for (const entry of skipped) this.#session.addLog("browse", `Skipped ${entry}`);
-    for (const file of plan.transfers) {
-      const dir = posix.dirname(file.path);
-      const base = posix.basename(file.path);
-      this.#add(
-        batch,
-        {
-          localDir: posix.join(request.localDir, name, dir),
-          localName: base,
-          remoteDir: posix.join(remoteRoot, dir),
-          remoteName: base,
-        },
-        "download",
-        `${name}/${file.path}`,
-        file.size,
-      );
-    }
-    return plan.transfers.length;
+    return this.#queuePlan(batch, "download", name, plan, skipped, (dir, base) => ({
+      localDir: posix.join(request.localDir, name, dir),
+      localName: base,
+      remoteDir: posix.join(remoteRoot, dir),
+      remoteName: base,
+    }));
   }
 
   /**
@@ -415,10 +396,36 @@ export class TransferQueue {
       for (const relative of plan.mkdirs) await client.mkdir(posix.join(remoteRoot, relative));
       return plan;
     });
+    return this.#queuePlan(batch, "upload", name, plan, skipped, (dir, base, relative) => ({
+      localDir: localDir === undefined ? "/" : posix.join(localDir, name, dir),
+      localName: base,
+      remoteDir: posix.join(remoteRoot, dir),
+      remoteName: base,
+      ...(localDir === undefined ? { staged: path.join(real, ...relative.split("/")) } : {}),
+    }));
+  }
+
+  /**
+   * Queues the files of a folder's `plan` (labelled under `name`), fails its
+   * conflicts and logs what the listing skipped; `fields` places one file
+   * (its folder and name within the plan, and its relative path).
+   */
+  #queuePlan(
+    batch: number,
+    direction: "download" | "upload",
+    name: string,
+    plan: MirrorPlan,
+    skipped: string[],
+    fields: (
+      dir: string,
+      base: string,
+      relative: string,
+    ) => Omit<Item, "view" | "samples" | "lastEmit">,
+  ): number {
     for (const conflict of plan.conflicts) {
       this.#failed(
         batch,
-        "upload",
+        direction,
         `${name}/${conflict}`,
         "A file on one side and a folder on the other",
       );
@@ -427,19 +434,7 @@ export class TransferQueue {
     for (const file of plan.transfers) {
       const dir = posix.dirname(file.path);
       const base = posix.basename(file.path);
-      this.#add(
-        batch,
-        {
-          localDir: localDir === undefined ? "/" : posix.join(localDir, name, dir),
-          localName: base,
-          remoteDir: posix.join(remoteRoot, dir),
-          remoteName: base,
-          ...(localDir === undefined ? { staged: path.join(real, ...file.path.split("/")) } : {}),
-        },
-        "upload",
-        `${name}/${file.path}`,
-        file.size,
-      );
+      this.#add(batch, fields(dir, base, file.path), direction, `${name}/${file.path}`, file.size);
     }
     return plan.transfers.length;
   }

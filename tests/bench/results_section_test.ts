@@ -21,3 +21,14 @@ Deno.test("keepSections() carries other benchmarks' sections into a rewritten fi
   assert.match(fresh, /## Sessions\n\n42/);
   assert.equal(keepSections(fresh, fresh), fresh);
 });
+
+Deno.test("keepSections() keeps every section of bench/RESULTS.md after the main table", async () => {
+  const file = new URL("../../bench/RESULTS.md", import.meta.url);
+  const previous = await Deno.readTextFile(file);
+  const fresh = keepSections(previous, "# Benchmark results\n\nnew table\n");
+  const headings = (text: string): string[] => text.match(/^## .+$/gm) ?? [];
+  const mainTable = previous.slice(0, previous.indexOf("<!-- section:"));
+  const kept = headings(previous).filter((h) => !headings(mainTable).includes(h));
+  assert.ok(kept.length >= 6);
+  assert.deepEqual(headings(fresh), kept);
+});

@@ -7,6 +7,7 @@
  */
 
 import { formatCredentials, hashPassword } from "../../server/auth/mod.ts";
+import { stopChild } from "./stop_child.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -58,23 +59,6 @@ async function collect(stream: ReadableStream<Uint8Array>, into: string[]): Prom
   if (rest) into.push(rest);
 }
 
-async function stop(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch {
-    return; // already gone
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }, 5_000);
-  await child.status;
-  clearTimeout(timer);
-}
-
 /** Starts one `ferry serve` per host on a fresh shared root and waits for each ready line. */
 export async function startFerryCluster(options: ClusterOptions): Promise<FerryCluster> {
   const dir = await Deno.makeTempDir({ prefix: "ferry-cluster-" });
@@ -98,7 +82,7 @@ export async function startFerryCluster(options: ClusterOptions): Promise<FerryC
     dir,
     instances,
     async close() {
-      await Promise.all(instances.map((instance) => stop(instance.child)));
+      await Promise.all(instances.map((instance) => stopChild(instance.child)));
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };

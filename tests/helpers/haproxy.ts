@@ -7,6 +7,7 @@
  */
 
 import * as net from "node:net";
+import { stopChild } from "./stop_child.ts";
 
 /** Where Debian installs HAProxy. */
 export const HAPROXY = "/usr/sbin/haproxy";
@@ -117,20 +118,7 @@ export async function startHaproxy(
   let exited = false;
   child.status.then(() => exited = true);
   const close = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // gone meanwhile
-      }
-    }, 5_000);
-    await child.status;
-    clearTimeout(timer);
+    await stopChild(child);
     await drained;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };

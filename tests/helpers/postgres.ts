@@ -12,6 +12,7 @@
  */
 
 import { runProgram } from "./run_program.ts";
+import { stopChild } from "./stop_child.ts";
 
 /** The superuser every test cluster has. */
 export const PG_USER = "ferry";
@@ -189,20 +190,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     const running = child;
     if (!running) return;
     child = undefined;
-    try {
-      running.kill("SIGINT"); // PostgreSQL's fast shutdown
-    } catch {
-      // Already gone.
-    }
-    const timer = setTimeout(() => {
-      try {
-        running.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }, 20_000);
-    await running.status;
-    clearTimeout(timer);
+    await stopChild(running, "SIGINT", 20_000); // SIGINT: PostgreSQL's fast shutdown
   };
 
   try {
