@@ -203,7 +203,7 @@ class LocalFile implements ReadableFile {
  * {@linkcode LocalStorage.open}, which resolves the directory's real path.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const storage = await LocalStorage.open("./srv/alice");
  * for await (const batch of storage.list("/")) console.log(batch.map((e) => e.name));
  * ```
