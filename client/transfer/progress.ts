@@ -6,6 +6,10 @@
  * @module
  */
 
+import { formatBytes } from "../../protocol/size.ts";
+
+export { formatBytes };
+
 /** Options for {@linkcode ProgressBar}. */
 export interface ProgressOptions {
   /**
@@ -22,26 +26,6 @@ export interface ProgressOptions {
    * @default {80}
    */
   columns?: number;
-}
-
-const _UNITS = ["B", "KiB", "MiB", "GiB", "TiB"] as const;
-
-/**
- * A byte count in binary units ("1.5 MiB").
- *
- * @example
- * ```ts
- * formatBytes(1536); // "1.5 KiB"
- * ```
- */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < _UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${_UNITS[unit]}`;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 
 import { parseCidr as parseNetwork } from "../../protocol/cidr.ts";
+import { formatSize, parseSize } from "../../protocol/size.ts";
 
 /** Settings of one user; every field is optional and absent means unlimited. */
 export interface UserSettings {
@@ -52,11 +53,6 @@ export const USER_SETTING_KEYS: readonly {
   { key: "deny_from", field: "denyFrom", kind: "cidrs" },
 ];
 
-const _UNITS: readonly [string, number][] = [["T", 2 ** 40], ["G", 2 ** 30], ["M", 2 ** 20], [
-  "K",
-  2 ** 10,
-]];
-
 /**
  * Checks a CIDR block and returns it normalized (lower case; a bare address
  * gets /32 or /128).
@@ -79,25 +75,18 @@ export function parseCidr(text: string): string {
 }
 
 function _parseNumber(key: string, text: string, kind: _Kind): number {
-  const match = /^([0-9]{1,15})\s*([KMGT]?)i?B?$/i.exec(text.trim());
-  const unit = match?.[2]?.toUpperCase() ?? "";
-  if (match === null || (kind === "count" && unit !== "")) {
+  const value = parseSize(text);
+  if (value === undefined && /^[0-9]{1,15}\s*[KMGT]?i?B?$/i.test(text.trim())) {
+    throw new RangeError(`Value "${text}" for ${key} is too big`);
+  }
+  if (value === undefined || (kind === "count" && /[KMGT]/i.test(text))) {
     throw new RangeError(
       `Invalid value "${text}" for ${key}: expected ${
         kind === "count" ? "a whole number" : "a number of bytes, optionally with K, M, G or T"
       }`,
     );
   }
-  const value = Number(match[1]) * (_UNITS.find(([name]) => name === unit)?.[1] ?? 1);
-  if (!Number.isSafeInteger(value)) throw new RangeError(`Value "${text}" for ${key} is too big`);
   return value;
-}
-
-function _formatSize(value: number): string {
-  for (const [unit, size] of _UNITS) {
-    if (value >= size && value % size === 0) return `${value / size}${unit}`;
-  }
-  return String(value);
 }
 
 /**
@@ -179,7 +168,7 @@ export function formatUserSettings(settings: UserSettings): [string, string][] {
     const value = settings[field];
     if (value === undefined) continue;
     if (kind === "cidrs") pairs.push([key, (value as readonly string[]).join(", ")]);
-    else if (kind === "size") pairs.push([key, _formatSize(value as number)]);
+    else if (kind === "size") pairs.push([key, formatSize(value as number)]);
     else pairs.push([key, String(value)]);
   }
   return pairs;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatBytes } from "../../protocol/size.ts";
 import * as posix from "node:path/posix";
 import { formatMlsxFacts, formatMlsxTime, parseMlsxTime } from "../../protocol/listing.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
@@ -199,15 +200,9 @@ export async function site(session: Session, argument: string): Promise<HandlerR
   throw new FtpError(ReplyCode.NotImplemented, `SITE ${sub ?? ""} not implemented.`);
 }
 
-function formatBytes(bytes: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+/** A quota figure: plain bytes when small, else human units with the exact count. */
+function quotaBytes(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : `${formatBytes(bytes)} (${bytes} bytes)`;
 }
 
 /** SITE QUOTA: the user's usage and limits (bytes and files under the home), and rates. */
@@ -219,12 +214,12 @@ async function siteQuota(session: Session): Promise<HandlerReply> {
   const limit = (value: number | undefined, format: (n: number) => string) =>
     value === undefined ? "unlimited" : format(value);
   const rate = (value: number | undefined) =>
-    value === undefined ? "unlimited" : `${formatBytes(value)}/s`;
+    value === undefined ? "unlimited" : `${quotaBytes(value)}/s`;
   return {
     code: ReplyCode.Ok,
     text: [
       `Quota for ${account.name}:`,
-      `Size: ${formatBytes(usage.bytes)} used of ${limit(settings.quotaSize, formatBytes)}`,
+      `Size: ${quotaBytes(usage.bytes)} used of ${limit(settings.quotaSize, quotaBytes)}`,
       `Files: ${usage.files} used of ${limit(settings.quotaFiles, String)}`,
       `Upload rate: ${rate(settings.uploadRate)}`,
       `Download rate: ${rate(settings.downloadRate)}`,

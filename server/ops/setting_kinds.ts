@@ -12,6 +12,7 @@
 
 import { isIP, isIPv4 } from "node:net";
 import { parseCidr } from "../../protocol/cidr.ts";
+import { formatSize, parseSize } from "../../protocol/size.ts";
 
 /** A TOML value as ferry writes it: scalars, arrays and inline tables. */
 export type TomlValue = string | number | boolean | TomlValue[] | { [key: string]: TomlValue };
@@ -88,11 +89,9 @@ export function seconds(min: number, max: number): Kind<number> {
   return integer(min, max, "<seconds>", `a number of seconds ${min}-${max}`);
 }
 
-const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
-
 /**
- * A size in bytes, written as a whole number with an optional K, M or G
- * suffix (powers of 1024): `512`, `64K`, `10G`.
+ * A size in bytes, written as a whole number with an optional K, M, G or T
+ * suffix (powers of 1024): `512`, `64K`, `10G` (see `protocol/size.ts`).
  *
  * @example
  * ```ts
@@ -100,12 +99,10 @@ const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 10
  * ```
  */
 export function size(max: number = Number.MAX_SAFE_INTEGER): Kind<number> {
-  const expected = "a size in bytes, optionally with K, M or G (e.g. 64K, 10G)";
+  const expected = "a size in bytes, optionally with K, M, G or T (e.g. 64K, 10G)";
   const parse = (text: string) => {
-    const match = /^(\d+)\s*([KMG]?)i?B?$/i.exec(text.trim());
-    if (!match) return fail(expected);
-    const bytes = Number(match[1]) * SIZE_UNITS[match[2]!.toUpperCase()]!;
-    return Number.isSafeInteger(bytes) && bytes <= max ? bytes : fail(expected);
+    const bytes = parseSize(text);
+    return bytes !== undefined && bytes <= max ? bytes : fail(expected);
   };
   return {
     expected,
@@ -118,11 +115,8 @@ export function size(max: number = Number.MAX_SAFE_INTEGER): Kind<number> {
         ? parse(String(value))
         : fail(expected),
     toToml: (value) => {
-      for (const unit of ["G", "M", "K"]) {
-        const factor = SIZE_UNITS[unit]!;
-        if (value >= factor && value % factor === 0) return `${value / factor}${unit}`;
-      }
-      return value;
+      const text = formatSize(value);
+      return text === String(value) ? value : text;
     },
   };
 }
