@@ -7,7 +7,7 @@
  */
 
 import type { Command } from "commander";
-import { CommandError } from "./cli/command_error.ts";
+import { EXIT_FAILURE, isCommandFailure } from "./cli/command_error.ts";
 import { ExitStatus } from "./cli/exit_status.ts";
 
 /** What `ferry --version` prints. */
@@ -200,9 +200,8 @@ async function buildProgram(): Promise<Command> {
   return program;
 }
 
-/** Exit codes of the CLI. */
+/** Exit code for a bad command line (commander's usage errors, a RangeError). */
 const EXIT_USAGE = 2;
-const EXIT_FAILURE = 1;
 
 /** Whether `error` is commander's (a usage error, or help and version shown). */
 function isCommanderError(error: unknown): error is { exitCode: number } {
@@ -231,7 +230,8 @@ async function main(args: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof ExitStatus) return error.exitCode;
-    if (error instanceof CommandError) {
+    // Any command's error with an exit code (CommandError, the client's FtpReplyError…).
+    if (isCommandFailure(error)) {
       console.error(`ferry: ${error.message}`);
       return error.exitCode;
     }

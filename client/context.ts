@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ClientError, ExitCode } from "./errors.ts";
+import { ClientError, ExitCode, isClientError } from "./errors.ts";
 import { FtpClient } from "./ftp_client.ts";
 import type { TypeChoice } from "./transfer/local_transfer.ts";
 import type { ExistingPolicy } from "./transfer/overwrite.ts";
@@ -291,7 +291,7 @@ export class ClientContext {
     await Promise.all(Array.from({ length: workers }, worker));
     const first = failures[0];
     if (first === undefined) return;
-    if (items.length === 1 || !(first instanceof ClientError)) throw first;
+    if (items.length === 1 || !isClientError(first)) throw first;
     throw new ClientError(
       `${failures.length} of ${items.length} items failed`,
       first.exitCode,
@@ -301,13 +301,13 @@ export class ClientContext {
 }
 
 function _breaksSession(error: unknown): boolean {
-  return error instanceof ClientError &&
+  return isClientError(error) &&
     (error.exitCode === ExitCode.Connect || error.exitCode === ExitCode.Protocol ||
       error.exitCode === ExitCode.TransferInterrupted);
 }
 
 /** Errors that would fail every other item the same way: no point going on. */
 function _isFatal(error: unknown): boolean {
-  return error instanceof ClientError &&
+  return isClientError(error) &&
     (error.exitCode === ExitCode.Login || error.exitCode === ExitCode.Usage);
 }

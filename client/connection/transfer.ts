@@ -9,7 +9,7 @@
 
 import { type Reply, ReplyCode, replyKind } from "../../protocol/reply.ts";
 import type { DataStream } from "../../transport/data_stream.ts";
-import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
+import { ClientError, ExitCode, FtpReplyError, isClientError } from "../errors.ts";
 import { REUSE_REQUIRED_MESSAGE } from "../tls/settings.ts";
 import type { ControlConnection } from "./control_connection.ts";
 import type { DataConnections } from "./data_connection.ts";
@@ -112,7 +112,7 @@ async function transferOnce(
       if (moveError === undefined) throw error;
     }
     if (final) checkTlsRefusal(tls, verb, final);
-    if (moveError instanceof ClientError) throw moveError;
+    if (isClientError(moveError)) throw moveError;
     if (moveError !== undefined) {
       const local = moveError instanceof Deno.errors.NotFound ||
         moveError instanceof Deno.errors.PermissionDenied ||

@@ -11,7 +11,7 @@ import { ReplyCode } from "../../protocol/reply.ts";
 import * as path from "node:path";
 import * as posix from "node:path/posix";
 import { ControlConnection } from "../connection/control_connection.ts";
-import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
+import { ClientError, ExitCode, FtpReplyError, isClientError } from "../errors.ts";
 import { FtpClient, type RemoteEntry } from "../ftp_client.ts";
 import type { TypeChoice } from "../transfer/local_transfer.ts";
 import type { ExistingPolicy } from "../transfer/overwrite.ts";
@@ -198,7 +198,7 @@ export class ShellSession {
         onDialogue: (line) => this.#dialogue(line),
       });
     } catch (error) {
-      if (error instanceof ClientError && error.exitCode === ExitCode.Connect) {
+      if (isClientError(error) && error.exitCode === ExitCode.Connect) {
         this.target = undefined;
       }
       throw error;
@@ -335,7 +335,7 @@ export function homeDir(): string | undefined {
  */
 export function describeError(error: unknown): string {
   if (error instanceof FtpReplyError) {
-    return `${error.code} ${error.reply.lines.join(" ").trim()}`;
+    return `${error.code} ${error.text}`;
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ClientError, ExitCode } from "../errors.ts";
+import { ClientError, ExitCode, isClientError } from "../errors.ts";
 import { findCommand } from "./commands.ts";
 import { shellCompleter } from "./completion.ts";
 import { type LineSource, streamLineSource, terminalLineSource } from "./input.ts";
@@ -172,7 +172,7 @@ async function runWords(session: ShellSession, words: string[]): Promise<LineRes
     return { code: ExitCode.Ok, quit: outcome === "quit" };
   } catch (error) {
     const result = fail(session, error);
-    if (error instanceof ClientError && error.exitCode === ExitCode.Connect) {
+    if (isClientError(error) && error.exitCode === ExitCode.Connect) {
       if (await session.checkAlive(error)) {
         session.io.error("Connection lost. Use open HOST to reconnect.\n");
       }
@@ -186,7 +186,7 @@ async function runWords(session: ShellSession, words: string[]): Promise<LineRes
 function fail(session: ShellSession, error: unknown): LineResult {
   session.io.error(`${describeError(error)}\n`);
   return {
-    code: error instanceof ClientError ? error.exitCode : ExitCode.Failure,
+    code: isClientError(error) ? error.exitCode : ExitCode.Failure,
     quit: false,
   };
 }

@@ -8,7 +8,7 @@
 
 import * as path from "node:path";
 import * as posix from "node:path/posix";
-import { ClientError, ExitCode } from "../errors.ts";
+import { ClientError, ExitCode, isClientError } from "../errors.ts";
 import {
   chooseType,
   downloadFile,
@@ -174,7 +174,7 @@ async function forEachFile(
     try {
       await each(name);
     } catch (error) {
-      if (error instanceof ClientError && error.exitCode === ExitCode.Connect) throw error;
+      if (isClientError(error) && error.exitCode === ExitCode.Connect) throw error;
       session.io.error(`${describeError(error)}\n`);
       first ??= error;
       failed++;
@@ -183,7 +183,7 @@ async function forEachFile(
   if (first !== undefined) {
     throw new ClientError(
       `${failed} of ${names.length} files failed`,
-      first instanceof ClientError ? first.exitCode : ExitCode.Failure,
+      isClientError(first) ? first.exitCode : ExitCode.Failure,
     );
   }
 }

@@ -7,7 +7,7 @@
 
 import * as posix from "node:path/posix";
 import * as path from "node:path";
-import { ClientError, ExitCode } from "../errors.ts";
+import { ClientError, type ClientFailure, ExitCode, isClientError } from "../errors.ts";
 import type { FtpClient } from "../ftp_client.ts";
 import { decideExisting, type ExistingPolicy } from "./overwrite.ts";
 
@@ -112,7 +112,7 @@ async function localSize(file: string): Promise<number | undefined> {
     return info.size;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    if (error instanceof ClientError) throw error;
+    if (isClientError(error)) throw error;
     throw new ClientError(`Cannot read ${file}: ${(error as Error).message}`, ExitCode.LocalIo);
   }
 }
@@ -127,8 +127,8 @@ async function freeLocalName(file: string): Promise<string> {
   throw new ClientError(`No free name next to ${file}`, ExitCode.LocalIo);
 }
 
-function localError(file: string, error: unknown): ClientError {
-  if (error instanceof ClientError) return error;
+function localError(file: string, error: unknown): ClientFailure {
+  if (isClientError(error)) return error;
   return new ClientError(`${file}: ${(error as Error).message}`, ExitCode.LocalIo, {
     cause: error,
   });

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as posix from "node:path/posix";
 import { formatMlsxTime } from "../../protocol/listing.ts";
 import type { ClientContext } from "../context.ts";
-import { ClientError, ExitCode } from "../errors.ts";
+import { ClientError, ExitCode, isClientError } from "../errors.ts";
 import type { FtpClient } from "../ftp_client.ts";
 import { downloadFile, uploadFile } from "./local_transfer.ts";
 import { makeRemoteDirectory } from "../commands/remote_fs.ts";
@@ -256,7 +256,7 @@ async function _localDirectory(dir: string, create: boolean): Promise<void> {
     const info = await Deno.stat(dir);
     if (!info.isDirectory) throw new ClientError(`${dir} is not a directory`, ExitCode.LocalIo);
   } catch (error) {
-    if (error instanceof ClientError) throw error;
+    if (isClientError(error)) throw error;
     if (!(error instanceof Deno.errors.NotFound) || !create) {
       throw new ClientError(`${dir}: ${(error as Error).message}`, ExitCode.LocalIo);
     }
@@ -270,7 +270,7 @@ async function _localDirectory(dir: string, create: boolean): Promise<void> {
 
 function _localIo<T>(what: string, run: () => Promise<T>): Promise<T> {
   return run().catch((error) => {
-    if (error instanceof ClientError) throw error;
+    if (isClientError(error)) throw error;
     throw new ClientError(`${what}: ${(error as Error).message}`, ExitCode.LocalIo, {
       cause: error,
     });

@@ -11,7 +11,7 @@
 
 import * as path from "node:path";
 import * as posix from "node:path/posix";
-import { ClientError, ExitCode } from "../errors.ts";
+import { ClientError, ExitCode, isClientError } from "../errors.ts";
 import type { FtpClient } from "../ftp_client.ts";
 import { downloadFile, uploadFile } from "../transfer/local_transfer.ts";
 import type { ExistingPolicy } from "../transfer/overwrite.ts";
@@ -708,7 +708,7 @@ export class TransferQueue {
 }
 
 function _breaksSession(error: unknown): boolean {
-  return error instanceof ClientError &&
+  return isClientError(error) &&
     (error.exitCode === ExitCode.Connect || error.exitCode === ExitCode.Protocol ||
       error.exitCode === ExitCode.TransferInterrupted);
 }

@@ -9,7 +9,7 @@
 
 import * as posix from "node:path/posix";
 import * as path from "node:path";
-import { ClientError, ExitCode } from "../errors.ts";
+import { ClientError, ExitCode, isClientError } from "../errors.ts";
 import { isSafeEntryName } from "../transfer/mirror.ts";
 import { LocalPathError } from "./local_jail.ts";
 import { removeRemote } from "./remote_ops.ts";
@@ -75,7 +75,7 @@ function _remotePath(value: string): string {
 function _status(error: unknown): number {
   if (error instanceof BadRequest || error instanceof RangeError) return 400;
   if (error instanceof LocalPathError) return 403;
-  if (error instanceof ClientError) {
+  if (isClientError(error)) {
     if (error.exitCode === ExitCode.Usage) return 400;
     if (error.exitCode === ExitCode.Login) return 401;
     if (error.exitCode === ExitCode.Connect) return 502;

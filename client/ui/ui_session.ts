@@ -7,7 +7,8 @@
  * @module
  */
 
-import { ClientError, ExitCode, FtpReplyError } from "../errors.ts";
+import { ClientError, ExitCode, FtpReplyError, isClientError } from "../errors.ts";
+import { ReplyCode } from "../../protocol/reply.ts";
 import { FtpClient, type FtpConnectOptions } from "../ftp_client.ts";
 import type { TlsSettings } from "../tls/settings.ts";
 import { credentialEnvironment, type FtpUrl, resolveCredentials } from "../url.ts";
@@ -71,7 +72,7 @@ const LOG_LIMIT = 2000;
 /** A user-facing message for an error from a connection or a command. */
 export function describeError(error: unknown): string {
   if (error instanceof FtpReplyError && error.exitCode === ExitCode.Login) {
-    return `Login refused by the server: ${error.reply.code} ${error.reply.lines.join(" ").trim()}`;
+    return `Login refused by the server: ${error.code} ${error.text}`;
   }
   if (error instanceof Error) return error.message;
   return String(error);
@@ -184,7 +185,7 @@ export class UiSession {
       form.password || urlPassword,
     ).catch((error) => {
       // No password anywhere (form, URL, ~/.netrc, FERRY_PASSWORD): ask the person, not a terminal.
-      if (error instanceof ClientError && error.exitCode === ExitCode.Login) {
+      if (isClientError(error) && error.exitCode === ExitCode.Login) {
         throw new ClientError(`Enter the password for ${form.user?.trim()}`, ExitCode.Usage);
       }
       throw error;
@@ -257,8 +258,10 @@ export class UiSession {
       try {
         return await work(this.#browse);
       } catch (error) {
-        if (!(error instanceof ClientError) || error.exitCode !== ExitCode.Connect) throw error;
-        if (error instanceof FtpReplyError && error.code !== 421) throw error;
+        if (!isClientError(error) || error.exitCode !== ExitCode.Connect) throw error;
+        if (error instanceof FtpReplyError && error.code !== ReplyCode.ServiceUnavailable) {
+          throw error;
+        }
         this.#browse.close();
         this.#browse = await this.#open(this.#settings, "browse");
         return await work(this.#browse);

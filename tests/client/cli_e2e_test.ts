@@ -278,7 +278,10 @@ withServer("mkdir -p, mv, rm and rmdir change the server's tree", async (server,
   ok(await runClient(["mkdir", "-p", `${url}/a/b/c`]));
   assert.ok((await Deno.stat(`${server.root}/a/b/c`)).isDirectory);
   ok(await runClient(["mkdir", "-p", `${url}/a/b/c`]), "mkdir -p on an existing dir");
-  assert.equal((await runClient(["mkdir", `${url}/a`])).code, ExitCode.RemoteFile);
+  // A server's refusal (an FtpReplyError) is reported by main.ts as `ferry: VERB: CODE text`.
+  const refused = await runClient(["mkdir", `${url}/a`]);
+  assert.equal(refused.code, ExitCode.RemoteFile);
+  assert.equal(refused.stderr, "ferry: MKD: 550 File exists.\n");
   await Deno.writeTextFile(`${server.root}/a/f.txt`, "f");
   await Deno.writeTextFile(`${server.root}/a/g.txt`, "g");
   ok(await runClient(["mv", `${url}/a/f.txt`, "h.txt"]));
@@ -321,6 +324,7 @@ withServer(
     const base = `127.0.0.1:${server.port}`;
     const badLogin = await runClient(["ls", `ftp://alice:wrong@${base}/`]);
     assert.equal(badLogin.code, ExitCode.Login);
+    assert.equal(badLogin.stderr, "ferry: PASS: 530 Login incorrect.\n");
     assert.equal((await runClient(["ls", `ftp://${base}/`])).code, ExitCode.Login, "anonymous");
     assert.equal(
       (await runClient(["get", `ftp://alice:wonderland@${base}/missing`, `${local}/m`])).code,

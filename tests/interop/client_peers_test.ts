@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ClientError, ExitCode } from "../../client/errors.ts";
+import { ExitCode, FtpReplyError, isClientError } from "../../client/errors.ts";
 import { FtpClient } from "../../client/ftp_client.ts";
 import { downloadFile, uploadFile } from "../../client/transfer/local_transfer.ts";
 import {
@@ -155,7 +155,7 @@ async function runScenarios(
             password: "not the password",
             timeoutMs: CLIENT_TIMEOUT_MS,
           }),
-          (error: unknown) => error instanceof ClientError && error.exitCode === ExitCode.Login,
+          (error: unknown) => error instanceof FtpReplyError && error.exitCode === ExitCode.Login,
         );
       });
     }
@@ -230,7 +230,7 @@ async function runScenarios(
             },
           }),
           (error: unknown) =>
-            error instanceof ClientError && error.exitCode === ExitCode.TransferInterrupted,
+            isClientError(error) && error.exitCode === ExitCode.TransferInterrupted,
         );
         if (name !== "pure-ftpd") {
           // The session survives the aborted transfer.
@@ -291,7 +291,7 @@ async function runScenarios(
         await Deno.writeTextFile(target, "keep me");
         await assert.rejects(
           downloadFile(client, "/docs dir/big data.bin", target),
-          (error: unknown) => error instanceof ClientError && error.exitCode === ExitCode.Exists,
+          (error: unknown) => isClientError(error) && error.exitCode === ExitCode.Exists,
         );
         assert.equal(await Deno.readTextFile(target), "keep me");
       });
@@ -305,11 +305,11 @@ async function runScenarios(
         const listed = await client.list("/");
         assert.equal(listed.find((entry) => entry.name === "new folder")?.type, "dir");
         assert.deepEqual(await client.list("/new folder"), []);
-        await assert.rejects(client.mkdir("/new folder"), ClientError);
+        await assert.rejects(client.mkdir("/new folder"), FtpReplyError);
         await client.rmdir("/new folder");
         assert.equal(await exists(server.real("/new folder")), false);
         assert.equal(await client.stat("/new folder"), undefined);
-        await assert.rejects(client.rmdir("/new folder"), ClientError);
+        await assert.rejects(client.rmdir("/new folder"), FtpReplyError);
       });
     });
 
@@ -319,7 +319,7 @@ async function runScenarios(
         await client.rename("/old name.txt", "/docs dir/new name.txt");
         assert.equal(await exists(server.real("/old name.txt")), false);
         assert.equal(await Deno.readTextFile(server.real("/docs dir/new name.txt")), "rename me\n");
-        await assert.rejects(client.rename("/old name.txt", "/x.txt"), ClientError);
+        await assert.rejects(client.rename("/old name.txt", "/x.txt"), FtpReplyError);
         await client.rename("/docs dir/new name.txt", "/docs dir/naïve café 名前.txt");
         assert.equal(
           await Deno.readTextFile(server.real("/docs dir/naïve café 名前.txt")),
@@ -329,7 +329,7 @@ async function runScenarios(
         assert.ok(entries.some((entry) => entry.name === "naïve café 名前.txt"));
         await client.remove("/docs dir/naïve café 名前.txt");
         assert.equal(await exists(server.real("/docs dir/naïve café 名前.txt")), false);
-        await assert.rejects(client.remove("/docs dir/naïve café 名前.txt"), ClientError);
+        await assert.rejects(client.remove("/docs dir/naïve café 名前.txt"), FtpReplyError);
       });
     });
 
