@@ -119,6 +119,8 @@ export async function get(
         existing: ctx.existing,
         type: ctx.type,
         onProgress: bar.track(),
+        // A size of 0 may be MLST without a size fact: SIZE asks then.
+        ...(entry.size > 0 ? { remoteSize: entry.size } : {}),
       });
     } finally {
       bar.finish();

@@ -22,6 +22,12 @@ export interface FileTransferOptions {
   type?: TypeChoice;
   /** Called with bytes so far and the total when known. */
   onProgress?: (bytes: number, total: number | undefined) => void;
+  /**
+   * Downloads: the remote file's size in bytes, when the caller already has
+   * it (from MLST). A binary download then sends no SIZE: one round trip
+   * less per file.
+   */
+  remoteSize?: number;
 }
 
 /** What a file transfer did. */
@@ -141,7 +147,10 @@ export async function downloadFile(
   local: string,
   options: FileTransferOptions = {},
 ): Promise<FileTransferResult> {
-  const total = await client.size(remote);
+  const type = chooseType(options.type ?? "binary", remote);
+  const total = type === "I" && options.remoteSize !== undefined
+    ? options.remoteSize
+    : await client.size(remote);
   const existing = await localSize(local);
   const decision = await decideExisting(options.existing ?? "fail", {
     name: local,
@@ -153,7 +162,6 @@ export async function downloadFile(
   });
   if (decision.action === "skip") return { outcome: "skipped", destination: local, bytes: 0 };
   const { destination, offset } = decision;
-  const type = chooseType(options.type ?? "binary", remote);
   if (offset > 0 && type === "A") {
     throw new ClientError("Cannot resume a TYPE A (ascii) transfer", ExitCode.Usage);
   }

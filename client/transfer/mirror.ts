@@ -381,7 +381,11 @@ export async function mirror(
         if (info?.isSymlink) {
           throw new ClientError(`${local} is a symbolic link; not following it`, ExitCode.LocalIo);
         }
-        const result = await downloadFile(client, remote, local, transfer);
+        const result = await downloadFile(client, remote, local, {
+          ...transfer,
+          // The listing's size: no SIZE round trip per file.
+          ...(file.size > 0 ? { remoteSize: file.size } : {}),
+        });
         bytes += result.bytes;
         await _localIo(local, () => Deno.utime(local, new Date(), file.mtime));
       }
