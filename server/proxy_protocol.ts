@@ -209,6 +209,19 @@ export interface ConnectionOrigin {
 }
 
 /**
+ * The peer of an accepted `node:net` socket, read once when it is accepted,
+ * or undefined when there is none to read: a connection reset before the
+ * server looked at it (a client that gave up, passed on by its balancer as a
+ * reset) has no address left to ask the kernel for. Such a connection has
+ * no one to serve, trust or log; the caller drops it.
+ */
+export function socketPeer(socket: Socket): ProxyEndpoint | undefined {
+  const address = socket.remoteAddress;
+  const port = socket.remotePort;
+  return address && port !== undefined ? { address, port } : undefined;
+}
+
+/**
  * The origin of a connection from `peer` that sent `header`: the header's
  * source for a PROXY header, the peer itself for LOCAL/UNKNOWN.
  */

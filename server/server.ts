@@ -29,12 +29,14 @@ import { serverLimits, UserLimits } from "./user_limits/user_limits.ts";
 import type { UserSettings } from "./auth/user_settings.ts";
 import { measureDirectory, QuotaLedger } from "./user_limits/quota_ledger.ts";
 import type { SecureContext } from "node:tls";
+import type { ProxyEndpoint } from "../protocol/proxy_header.ts";
 import {
   type ConnectionOrigin,
   originFrom,
   PasvAddressMap,
   ProxyPolicy,
   readProxyHeader,
+  socketPeer,
   SocketReader,
 } from "./proxy_protocol.ts";
 
@@ -447,24 +449,35 @@ export class FtpServer {
   }
 
   #accept(socket: net.Socket, context: ServerContext, implicitTls: boolean): void {
-    if (context.proxy) {
-      this.#acceptProxied(socket, context, implicitTls, context.proxy);
+    const peer = socketPeer(socket);
+    if (!peer) {
+      // Reset before this callback ran (under load, a client or a balancer's health check that
+      // gave up): no address to trust, limit or log, and no one left to greet.
+      socket.on("error", () => {});
+      socket.destroy();
+      this.#event("connection-reset", { reason: "reset by the peer before it was accepted" });
       return;
     }
-    this.#admit(socket, context, implicitTls, undefined);
+    if (context.proxy) {
+      this.#acceptProxied(socket, peer, context, implicitTls, context.proxy);
+      return;
+    }
+    this.#admit(socket, context, implicitTls, originFrom(peer, undefined));
   }
 
   /** With `--proxy-protocol`: reads a trusted balancer's header first, refuses others if required. */
   async #acceptProxied(
     socket: net.Socket,
+    peer: ProxyEndpoint,
     context: ServerContext,
     implicitTls: boolean,
     proxy: ProxyPolicy,
   ): Promise<void> {
     socket.on("error", () => {});
-    const peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
     if (!proxy.expectsHeader(peer.address)) {
-      if (!proxy.required) return this.#admit(socket, context, implicitTls, undefined);
+      if (!proxy.required) {
+        return this.#admit(socket, context, implicitTls, originFrom(peer, undefined));
+      }
       this.#event("refused", { peer: peer.address, reason: "not a trusted balancer" });
       socket.destroy();
       return;
@@ -489,13 +502,14 @@ export class FtpServer {
     this.#admit(socket, context, implicitTls, origin);
   }
 
+  /** Starts a session for a connection whose client (`origin.client`) is known. */
   #admit(
     socket: net.Socket,
     context: ServerContext,
     implicitTls: boolean,
-    origin: ConnectionOrigin | undefined,
+    origin: ConnectionOrigin,
   ): void {
-    const address = comparableAddress(origin?.client.address ?? socket.remoteAddress ?? "");
+    const address = comparableAddress(origin.client.address);
     const refusal = this.#limits.admit(address);
     if (refusal) {
       this.#event("refused", {
@@ -512,7 +526,7 @@ export class FtpServer {
     const session = new Session(socket, context, {
       implicitTls,
       id: ++this.#sessionCount,
-      ...(origin ? { origin } : {}),
+      origin,
     });
     this.#sessions.add(session);
     const running = session.run().finally(() => {

@@ -90,8 +90,12 @@ export interface SessionAccount {
 export interface SessionOptions {
   /** Implicit FTPS: the control connection is TLS from the first byte. */
   implicitTls?: boolean;
-  /** Who the connection is for, when a load balancer's PROXY header said so. */
-  origin?: ConnectionOrigin;
+  /**
+   * Who the connection is for: its own peer, read when it was accepted, or
+   * the client a trusted load balancer's PROXY header named (see
+   * `originFrom` in `proxy_protocol.ts`).
+   */
+  origin: ConnectionOrigin;
   /**
    * The number naming the session in the log, given by its server.
    * @default {0}
@@ -221,17 +225,17 @@ export class Session {
   #heldTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps an accepted control connection. */
-  constructor(socket: Socket, context: ServerContext, options: SessionOptions = {}) {
+  constructor(socket: Socket, context: ServerContext, options: SessionOptions) {
     this.#raw = socket;
     this.#socket = socket;
     this.#implicitTls = options.implicitTls ?? false;
     this.id = options.id ?? 0;
     this.context = context;
     const origin = options.origin;
-    this.peerAddress = origin?.client.address ?? socket.remoteAddress ?? "";
-    this.peerPort = origin?.client.port ?? socket.remotePort ?? 0;
-    this.via = origin?.via?.address;
-    this.proxiedTo = origin?.destination?.address;
+    this.peerAddress = origin.client.address;
+    this.peerPort = origin.client.port;
+    this.via = origin.via?.address;
+    this.proxiedTo = origin.destination?.address;
     this.localAddress = socket.localAddress ?? "";
     this.peer = new ControlPeer(this.peerAddress);
     const local = comparableAddress(this.localAddress);

@@ -23,7 +23,7 @@ import type { SecureContext, TLSSocket } from "node:tls";
 import { ReplyCode } from "../../protocol/reply.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
 import type { ControlPeer } from "./control_peer.ts";
-import { checkDataPeer, type ProxyPolicy, SocketReader } from "../proxy_protocol.ts";
+import { checkDataPeer, type ProxyPolicy, socketPeer, SocketReader } from "../proxy_protocol.ts";
 import type { PassivePortPool } from "./passive_port_pool.ts";
 import { TlsDataStream } from "../../transport/data_stream.ts";
 import { FtpError } from "../ftp_error.ts";
@@ -138,7 +138,11 @@ export class TlsPassiveChannel implements DataChannel {
       }, options.timeoutMs);
       this.#server.on("connection", async (socket: net.Socket) => {
         socket.on("error", () => {});
-        const from = socket.remoteAddress ?? "";
+        const from = socketPeer(socket)?.address;
+        if (from === undefined) {
+          socket.destroy(); // reset before it was accepted: no one to check, the wait goes on
+          return;
+        }
         const peer = this.#peer;
         if (!this.#socket && options.proxy?.expectsHeader(from)) {
           // A balancer's connection: its PROXY header must name the control connection's peer.

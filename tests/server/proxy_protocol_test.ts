@@ -126,6 +126,97 @@ Deno.test("a trusted connection without a valid header is closed within the boun
   });
 });
 
+/** A v2 header with the PROXY command and the AF_UNSPEC family: no addresses to believe. */
+function unspecHeader(): Uint8Array {
+  const bytes = formatProxyHeader(undefined, undefined, { version: 2 });
+  bytes[12] = 0x21; // version 2, PROXY (formatProxyHeader wrote LOCAL)
+  bytes[13] = 0x00; // AF_UNSPEC, UNSPEC
+  return bytes;
+}
+
+/** A v2 LOCAL header that carries an IPv4 address block anyway (to be ignored). */
+function localWithAddresses(): Uint8Array {
+  const bytes = header("10.2.2.2", 2);
+  bytes[12] = 0x20;
+  return bytes;
+}
+
+Deno.test("v2 LOCAL, v2 UNSPEC and v1 UNKNOWN headers keep the connection's own address", async () => {
+  for (const proxyProtocol of ["optional", "required"] as const) {
+    await withProxied({ proxyProtocol }, async (server) => {
+      const headers: [string, Uint8Array][] = [
+        ["v2 LOCAL", formatProxyHeader(undefined, undefined, { version: 2 })],
+        ["v2 UNSPEC", unspecHeader()],
+        ["v2 LOCAL with addresses", localWithAddresses()],
+        ["v1 UNKNOWN", formatProxyHeader(undefined, undefined)],
+      ];
+      for (const [name, bytes] of headers) {
+        const peer = await Peer.connect(server.port, "127.0.0.1");
+        const port = peer.socket.localPort!;
+        peer.write(bytes);
+        assert.match(await peer.reply(), /^220 /, name);
+        assert.match(await peer.command("USER alice"), /^331 /, name);
+        assert.match(await peer.command("PASS wonderland"), /^230 /, name);
+        peer.close();
+        const lines = () => server.logs.filter((line) => / (connect|login) /.test(line));
+        const deadline = Date.now() + 10_000;
+        while (!lines().some((line) => line.includes(`peer=127.0.0.1:${port} `))) {
+          assert.ok(Date.now() < deadline, `${name}: ${server.logs.join("\n")}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      for (const line of server.logs.filter((line) => / (connect|login|disconnect) /.test(line))) {
+        assert.match(line, / peer=127\.0\.0\.1:\d+( |$)/, line); // the balancer itself, not via anyone
+        assert.doesNotMatch(line, / via=|10\.2\.2\.2/, line);
+      }
+    });
+  }
+});
+
+/**
+ * Connects from `from`, sends `bytes` and resets the connection (SO_LINGER 0)
+ * while this process is blocked, so the server's accept callback only runs
+ * after the reset, as under load: python3 does it, waited for synchronously.
+ */
+function resetBeforeAccept(port: number, from: string, bytes: Uint8Array): void {
+  const script = [
+    "import socket, struct, sys",
+    "s = socket.socket()",
+    `s.bind((${JSON.stringify(from)}, 0))`,
+    `s.connect(("127.0.0.1", ${port}))`,
+    `s.sendall(bytes.fromhex(${
+      JSON.stringify(Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""))
+    }))`,
+    's.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))',
+    "s.close()",
+  ].join("\n");
+  const result = new Deno.Command("python3", { args: ["-c", script], stderr: "piped" })
+    .outputSync();
+  assert.ok(result.success, new TextDecoder().decode(result.stderr));
+}
+
+Deno.test("a connection reset before it is accepted is dropped: no session, no empty peer", async () => {
+  for (const proxyProtocol of ["optional", "required"] as const) {
+    await withProxied({ proxyProtocol }, async (server) => {
+      resetBeforeAccept(server.port, "127.0.0.1", header("127.0.0.3", 2)); // the balancer
+      resetBeforeAccept(server.port, "127.0.0.2", new Uint8Array()); // a direct client
+      const deadline = Date.now() + 10_000;
+      while (server.logs.filter((line) => line.includes("connection-reset")).length < 2) {
+        assert.ok(Date.now() < deadline, server.logs.join("\n"));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // The server still serves: the next connection is a session like any other.
+      const peer = await loginVia(server, "127.0.0.3", 2);
+      peer.close();
+      assert.equal(server.server.sessionCount, 1, server.logs.join("\n"));
+      for (const line of server.logs) {
+        assert.doesNotMatch(line, /peer=(:|\s|$)/, line);
+      }
+      assert.ok(!server.logs.some((line) => / connect .*peer=127\.0\.0\.[12]:/.test(line)));
+    });
+  }
+});
+
 Deno.test("passive data: the client directly, or the balancer with a header naming it; never the balancer bare", async () => {
   await withProxied({}, async (server) => {
     await Deno.writeTextFile(`${server.root}/hello.txt`, "hello through the balancer\n");
