@@ -12,7 +12,9 @@
  *   (`--pasv-address-for`), and refuse control connections not from it.
  *
  * curl, lftp and ftplib log in, upload, list and download, in clear FTP and
- * FTPS; the instances' logs must name 127.0.0.3, never the balancer.
+ * FTPS; the instances' logs must name 127.0.0.3, never the balancer. And a
+ * client's reset that HAProxy passes on before a busy instance accepts the
+ * connection leaves no session with an empty peer (`peer=:0`).
  */
 
 import assert from "node:assert/strict";
@@ -316,3 +318,100 @@ for (const [setup, proxy] of [["straight", "send-proxy-v2"], ["through", "send-p
     },
   });
 }
+
+/** The established connections to `host`:`port` (accepted or waiting in its accept queue). */
+async function establishedTo(host: string, port: number): Promise<number> {
+  const output = await new Deno.Command("ss", {
+    args: ["-Htn", "state", "established", `( src ${host} and sport = :${port} )`],
+  }).output();
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  return new TextDecoder().decode(output.stdout).split("\n").filter((line) => line.trim()).length;
+}
+
+async function waitFor(what: string, done: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await done())) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+Deno.test({
+  name: "through HAProxy (send-proxy-v2): a client reset passed on before the instance accepts " +
+    "leaves no session with an empty peer",
+  ignore: !ready && Deno.env.get("CI") !== "true" &&
+    Deno.env.get("FERRY_INTEROP_ALLOW_MISSING") === "1",
+  async fn() {
+    assert.ok(ready, "HAProxy is not installed (apt-get install haproxy)");
+    const cluster = await startFerryCluster({
+      hosts: [HOSTS[0]!],
+      args: ["--proxy-protocol", "optional", "--proxy-trusted", `${SOURCE}/32`],
+    });
+    const instance = cluster.instances[0]!;
+    let haproxy: Haproxy | undefined;
+    let stopped = false;
+    try {
+      const port = freePort([BALANCER]);
+      haproxy = await startHaproxy(
+        haproxyConfig({
+          routes: [{ name: "ftp", bind: BALANCER, ports: port, servers: [instance] }],
+          proxy: "send-proxy-v2",
+          source: SOURCE,
+        }),
+        { host: BALANCER, port, from: CLIENT },
+      );
+      // The start-up probe's session is over before the instance is made busy.
+      await waitFor(
+        "the probe's session to end",
+        async () =>
+          instance.logs.some((line) => / disconnect /.test(line)) &&
+          await establishedTo(instance.host, instance.port) === 0,
+      );
+      // A busy instance (stopped, as under load): HAProxy connects to it and sends its header,
+      // then the client gives up with a reset, which HAProxy passes on before ferry accepts.
+      Deno.kill(instance.child.pid, "SIGSTOP");
+      stopped = true;
+      const client = await BoundClient.connect(port, CLIENT, BALANCER);
+      await waitFor(
+        "HAProxy's connection to the instance",
+        async () => await establishedTo(instance.host, instance.port) === 1,
+      );
+      client.socket.resetAndDestroy();
+      await waitFor(
+        "the reset to reach the instance",
+        async () => await establishedTo(instance.host, instance.port) === 0,
+      );
+      Deno.kill(instance.child.pid, "SIGCONT");
+      stopped = false;
+      // Dropped (the fix), or served as a session (before it: `connect session=2 peer=:0`).
+      await waitFor(
+        "the instance to handle the reset connection",
+        () => instance.logs.some((line) => / connection-reset | session=2 /.test(line)),
+      );
+      // The instance still serves, and every session line names the client through the balancer.
+      const next = await BoundClient.connect(port, CLIENT, BALANCER);
+      const nextPort = next.socket.localPort!;
+      assert.match(await next.reply(), /^220 /);
+      assert.match(await next.command("USER alice"), /^331 /);
+      assert.match(await next.command("PASS wonderland"), /^230 /);
+      next.close();
+      await waitFor(
+        "the session to end",
+        () =>
+          instance.logs.some((line) =>
+            line.includes(` disconnect `) && line.includes(`:${nextPort} `)
+          ),
+      );
+      const sessions = instance.logs.filter((line) => / (connect|login|disconnect) /.test(line));
+      for (const line of sessions) {
+        assert.match(line, / session=[12] peer=127\.0\.0\.3:\d+ via=127\.0\.0\.1( |$)/, line);
+      }
+      assert.equal(sessions.length, 5, instance.logs.join("\n")); // the probe's 2, then 3
+      assert.equal(instance.logs.filter((line) => / connection-reset /.test(line)).length, 1);
+    } finally {
+      if (stopped) Deno.kill(instance.child.pid, "SIGCONT");
+      await haproxy?.close();
+      await cluster.close();
+    }
+  },
+});
