@@ -9,6 +9,7 @@
  */
 
 import * as path from "node:path";
+import { SERVER_V8_FLAGS } from "../server/cli/narrow_permissions.ts";
 import {
   freePort,
   freePortRange,
@@ -335,6 +336,8 @@ async function _startFerry(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      // As `deno task serve` and the installed command run the server.
+      `--v8-flags=${SERVER_V8_FLAGS.join(",")}`,
       ...(options.tmp.scopedPermissions
         ? [
           "--allow-net",

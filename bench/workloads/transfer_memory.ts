@@ -142,6 +142,9 @@ export const transferMemoryWorkload: Workload = {
           }
           const server = await startBenchServer(name, {
             tmp: context.tmp,
+            // A port per transfer and as many again: a TLS data connection holds its port
+            // until its close_notify is done, while the next round's clients already ask.
+            passivePortCount: 2 * clientsWanted + 100,
             ...(tls ? { tls: certificate } : {}),
           });
           try {

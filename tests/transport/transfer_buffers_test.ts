@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BufferPool } from "../../transport/buffer_pool.ts";
+import { BufferPool, DEFAULT_LIMIT_BYTES } from "../../transport/buffer_pool.ts";
 import { pump } from "../../transport/pump.ts";
 import { TransferBuffers } from "../../transport/transfer_buffers.ts";
 
@@ -52,6 +52,17 @@ Deno.test("TransferBuffers never grow past the size that holds the expected byte
   for (let i = 0; i < 5; i++) buffers.keptUp();
   assert.equal(buffers.get(0).length, 64 * KiB);
   buffers.release();
+});
+
+Deno.test("the default pool hands out at most 8 MiB in buffers above the smallest", () => {
+  const pool = new BufferPool({ sizes });
+  const large: Uint8Array[] = [];
+  for (let buffer = pool.take(1024 * KiB); buffer; buffer = pool.take(1024 * KiB)) {
+    large.push(buffer);
+  }
+  assert.equal(large.length * 1024 * KiB, DEFAULT_LIMIT_BYTES);
+  assert.equal(DEFAULT_LIMIT_BYTES, 8 * 1024 * KiB);
+  assert.ok(pool.take(16 * KiB), "the smallest is still granted");
 });
 
 Deno.test("many TransferBuffers together stay within the pool's limit", () => {

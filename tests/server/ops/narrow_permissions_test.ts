@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { FORWARDED_SIGNALS, narrowedFlags } from "../../../server/cli/narrow_permissions.ts";
+import {
+  FORWARDED_SIGNALS,
+  narrowedFlags,
+  narrowedServeArgs,
+  SERVER_V8_FLAGS,
+} from "../../../server/cli/narrow_permissions.ts";
 import { servedEnvNames } from "../../../server/ops/settings.ts";
 
 Deno.test("narrowedFlags() reads the config file, writes the log files and reads only the FERRY_ variables it names", () => {
@@ -50,4 +55,23 @@ Deno.test("deno.json's serve, install and compile tasks let ferry read its FERRY
     );
   }
   assert.match(config.imports["smol-toml"], /^npm:smol-toml@\d+\.\d+\.\d+$/);
+});
+
+Deno.test("the server runs with its V8 flags: deno task serve, the compiled binary and the narrowed child", async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../../../deno.json", import.meta.url)),
+  );
+  const flag = `--v8-flags=${SERVER_V8_FLAGS.join(",")}`;
+  assert.deepEqual(SERVER_V8_FLAGS, ["--optimize-for-size"]);
+  for (const task of ["serve", "compile"]) {
+    assert.ok(config.tasks[task].split(" ").includes(flag), `${task}: ${config.tasks[task]}`);
+  }
+  const args = narrowedServeArgs(["--port", "0"], { root: "srv", credentials: "users.txt" }, {
+    config: "/opt/ferry/deno.json",
+    main: "file:///opt/ferry/main.ts",
+  });
+  assert.equal(args[0], "run");
+  assert.ok(args.includes(flag), args.join(" "));
+  assert.ok(args.indexOf(flag) < args.indexOf("file:///opt/ferry/main.ts"), "a deno flag");
+  assert.deepEqual(args.slice(-3), ["serve", "--port", "0"]);
 });
