@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import type { ServerConfig } from "../../server/config.ts";
 import { serveConfig } from "../../server/cli/serve_command.ts";
 import { BoundClient as Peer } from "../helpers/bound_client.ts";
+import { resetBeforeAccept } from "../helpers/reset_before_accept.ts";
 
 const PROXIED: Partial<ServerConfig> = {
   proxyProtocol: "optional",
@@ -172,28 +173,6 @@ Deno.test("v2 LOCAL, v2 UNSPEC and v1 UNKNOWN headers keep the connection's own 
     });
   }
 });
-
-/**
- * Connects from `from`, sends `bytes` and resets the connection (SO_LINGER 0)
- * while this process is blocked, so the server's accept callback only runs
- * after the reset, as under load: python3 does it, waited for synchronously.
- */
-function resetBeforeAccept(port: number, from: string, bytes: Uint8Array): void {
-  const script = [
-    "import socket, struct, sys",
-    "s = socket.socket()",
-    `s.bind((${JSON.stringify(from)}, 0))`,
-    `s.connect(("127.0.0.1", ${port}))`,
-    `s.sendall(bytes.fromhex(${
-      JSON.stringify(Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""))
-    }))`,
-    's.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))',
-    "s.close()",
-  ].join("\n");
-  const result = new Deno.Command("python3", { args: ["-c", script], stderr: "piped" })
-    .outputSync();
-  assert.ok(result.success, new TextDecoder().decode(result.stderr));
-}
 
 Deno.test("a connection reset before it is accepted is dropped: no session, no empty peer", async () => {
   for (const proxyProtocol of ["optional", "required"] as const) {
