@@ -137,14 +137,6 @@ async function context(options: ClientOptions): Promise<ClientContext> {
   return new ClientContext(options);
 }
 
-/** A command's module and the client context, their module graphs loaded side by side. */
-function loadWithContext<M>(
-  load: () => Promise<M>,
-  options: ClientOptions,
-): Promise<[M, ClientContext]> {
-  return Promise.all([load(), context(options)]);
-}
-
 function wantsHelp(args: string[]): boolean {
   const end = args.indexOf("--");
   return (end < 0 ? args : args.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
@@ -195,49 +187,43 @@ async function runCommand(
   const options = flags as ClientOptions & Record<string, string | number | boolean>;
   const [first = "", second] = args;
   switch (name) {
-    case "get": {
-      const [{ get }, ctx] = await loadWithContext(transferCommands, options);
-      return void await get(ctx, first, second, { verify: options.verify === true });
-    }
-    case "put": {
-      if (args.length < 2) throw usageError("put needs LOCAL… and a URL");
-      const [{ put }, ctx] = await loadWithContext(transferCommands, options);
-      return void await put(ctx, args.slice(0, -1), args.at(-1)!, {
+    case "get":
+      return void await (await transferCommands()).get(await context(options), first, second, {
         verify: options.verify === true,
       });
-    }
+    case "put":
+      if (args.length < 2) throw usageError("put needs LOCAL… and a URL");
+      return void await (await transferCommands()).put(
+        await context(options),
+        args.slice(0, -1),
+        args.at(-1)!,
+        { verify: options.verify === true },
+      );
     case "hash": {
-      const [{ hash }, ctx] = await loadWithContext(() => import("./commands/hash.ts"), options);
-      return void await hash(ctx, args, { algo: String(options.algo) });
+      const { hash } = await import("./commands/hash.ts");
+      return void await hash(await context(options), args, { algo: String(options.algo) });
     }
-    case "cat": {
-      const [{ cat }, ctx] = await loadWithContext(transferCommands, options);
-      return void await cat(ctx, first);
-    }
-    case "ls": {
-      const [{ ls }, ctx] = await loadWithContext(remoteFsCommands, options);
-      return void await ls(ctx, first, { long: !!options.long, json: !!options.json });
-    }
-    case "mkdir": {
-      const [{ mkdir }, ctx] = await loadWithContext(remoteFsCommands, options);
-      return void await mkdir(ctx, first, { parents: !!options.parents });
-    }
-    case "rm": {
-      const [{ rm }, ctx] = await loadWithContext(remoteFsCommands, options);
-      return void await rm(ctx, first);
-    }
-    case "rmdir": {
-      const [{ rmdir }, ctx] = await loadWithContext(remoteFsCommands, options);
-      return void await rmdir(ctx, first);
-    }
-    case "mv": {
-      const [{ mv }, ctx] = await loadWithContext(remoteFsCommands, options);
-      return void await mv(ctx, first, second!);
-    }
-    case "stat": {
-      const [{ stat }, ctx] = await loadWithContext(remoteFsCommands, options);
-      return void await stat(ctx, first, { json: !!options.json });
-    }
+    case "cat":
+      return void await (await transferCommands()).cat(await context(options), first);
+    case "ls":
+      return void await (await remoteFsCommands()).ls(await context(options), first, {
+        long: !!options.long,
+        json: !!options.json,
+      });
+    case "mkdir":
+      return void await (await remoteFsCommands()).mkdir(await context(options), first, {
+        parents: !!options.parents,
+      });
+    case "rm":
+      return void await (await remoteFsCommands()).rm(await context(options), first);
+    case "rmdir":
+      return void await (await remoteFsCommands()).rmdir(await context(options), first);
+    case "mv":
+      return void await (await remoteFsCommands()).mv(await context(options), first, second!);
+    case "stat":
+      return void await (await remoteFsCommands()).stat(await context(options), first, {
+        json: !!options.json,
+      });
     case "mirror": {
       const [{ mirror }, { parseFtpUrl }] = await Promise.all([
         import("./transfer/mirror.ts"),
@@ -254,8 +240,8 @@ async function runCommand(
       );
     }
     case "quote": {
-      const [{ quote }, ctx] = await loadWithContext(() => import("./commands/quote.ts"), options);
-      return void await quote(ctx, first, args.slice(1));
+      const { quote } = await import("./commands/quote.ts");
+      return void await quote(await context(options), first, args.slice(1));
     }
     case "shell":
       return await shell(args[0], options);
