@@ -71,6 +71,11 @@ export interface ServerConfig {
    */
   tlsMaxVersion: "TLSv1.2" | "TLSv1.3";
   /**
+   * The TLS engine: "auto" (OpenSSL over FFI when it can be loaded, else `node:tls`),
+   * "openssl" (refuse to start without it) or "node".
+   */
+  tlsEngine: "auto" | "openssl" | "node";
+  /**
    * STOR and STOU write to a hidden temporary name in the target's directory and rename it
    * over the target only when the whole upload arrived (APPE and REST+STOR still write in place).
    */
@@ -135,6 +140,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   anonymousClear: false,
   tlsReuseOptional: false,
   tlsMaxVersion: "TLSv1.3",
+  tlsEngine: "auto",
   atomicUploads: false,
   shutdownGraceMs: 30_000,
   hash: true,

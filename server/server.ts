@@ -24,11 +24,10 @@ import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage/storage.ts";
-import { loadSecureContext, TlsSetupError } from "./tls/tls_context.ts";
+import { loadServerTls, type ServerTlsContext, TlsSetupError } from "./tls/tls_context.ts";
 import { serverLimits, UserLimits } from "./user_limits/user_limits.ts";
 import type { UserSettings } from "./auth/user_settings.ts";
 import { measureDirectory, QuotaLedger } from "./user_limits/quota_ledger.ts";
-import type { SecureContext } from "node:tls";
 import type { ProxyEndpoint } from "../protocol/proxy_header.ts";
 import {
   type ConnectionOrigin,
@@ -101,7 +100,7 @@ export interface StartOptions {
 export interface LiveState {
   readonly config: ServerConfig;
   readonly authenticator: Authenticator;
-  readonly secureContext?: SecureContext;
+  readonly secureContext?: ServerTlsContext;
 }
 
 /**
@@ -140,11 +139,10 @@ export async function loadLiveState(
     return { config, authenticator };
   }
   try {
-    const secureContext = await loadSecureContext(
-      config.tlsCert,
-      config.tlsKey,
-      config.tlsMaxVersion,
-    );
+    const secureContext = await loadServerTls(config.tlsCert, config.tlsKey, {
+      maxVersion: config.tlsMaxVersion,
+      engine: config.tlsEngine,
+    });
     return { config, authenticator, secureContext };
   } catch (error) {
     if (error instanceof TlsSetupError) throw new StartupError(error.message, { cause: error });

@@ -8,7 +8,7 @@
  */
 
 import type { Socket } from "node:net";
-import type { SecureContext, TLSSocket } from "node:tls";
+import type { Duplex } from "node:stream";
 import { CommandLineReader, type LineEvent, parseCommand } from "../protocol/command.ts";
 import {
   formatReply,
@@ -41,7 +41,9 @@ import type { UserLimits } from "./user_limits/user_limits.ts";
 import type { SessionSlot } from "./user_limits/session_slots.ts";
 import type { LoginThrottle } from "./auth/login_throttle.ts";
 import { COMMANDS, type HandlerReply } from "./commands.ts";
-import { startServerTls, TicketBook } from "./tls/tls_context.ts";
+import { type ServerTlsContext, startServerTls, TicketBook } from "./tls/tls_context.ts";
+import { newBinding } from "./tls/openssl_context.ts";
+import { OpenSslSocket } from "../transport/tls/openssl_socket.ts";
 import type { ConnectionOrigin, PasvAddressMap, ProxyPolicy } from "./proxy_protocol.ts";
 
 /**
@@ -66,13 +68,19 @@ export interface ServerContext {
   readonly limits: UserLimits;
   /** The server's passive ports, for clear and TLS data channels. */
   readonly passivePorts: PassivePortPool;
-  /** The TLS certificate and key, when FTPS is configured. */
-  secureContext?: SecureContext | undefined;
+  /** The TLS certificate and key, when FTPS is configured, in the TLS engine in use. */
+  secureContext?: ServerTlsContext | undefined;
   /** The PROXY protocol policy, with `--proxy-protocol`. */
   readonly proxy?: ProxyPolicy;
   /** Per-network PASV addresses, with `--pasv-address-for`. */
   readonly pasvAddresses?: PasvAddressMap;
 }
+
+/** A control connection's TLS socket, `node:tls` or OpenSSL. */
+type ServerTlsSocket = Duplex & {
+  getProtocol(): string | null;
+  isSessionReused(): boolean;
+};
 
 /** A logged-in user as the limits see them. */
 export interface SessionAccount {
@@ -181,8 +189,13 @@ export class Session {
   pbszDone = false;
   /** The data protection level set by PROT: C (clear) or P (private, TLS). */
   protection: "C" | "P" = "C";
-  /** The TLS tickets issued to this control connection, for the data connection check. */
+  /** The TLS tickets issued to this control connection, for the data connection check (`node:tls`). */
   readonly tickets: TicketBook = new TicketBook();
+  /**
+   * What binds TLS sessions to this control connection (OpenSSL): its data
+   * connections resume only sessions issued under it.
+   */
+  readonly tlsBinding: Uint8Array = newBinding();
   /** The algorithm HASH uses, chosen by OPTS HASH. */
   hashAlgorithm: HashAlgorithm = DEFAULT_HASH_ALGORITHM;
   /** The byte range set by RANG for the next HASH. */
@@ -194,14 +207,14 @@ export class Session {
    * connections use it too, so they can resume its session after a reload
    * put a new certificate in force for new connections.
    */
-  controlSecureContext: SecureContext | undefined;
+  controlSecureContext: ServerTlsContext | undefined;
   /** True when logged in anonymously (for the transfer log's access mode). */
   anonymous = false;
 
   readonly #raw: Socket;
   /** The peer as the log shows it. */
   readonly #peer: string;
-  #socket: Socket;
+  #socket: Socket | ServerTlsSocket;
   #reader: CommandLineReader;
   #queue: LineEvent[] = [];
   readonly #implicitTls: boolean;
@@ -496,7 +509,7 @@ export class Session {
   }
 
   /** Takes the clear socket's data events over for TLS; commands read so far are dropped. */
-  #beginTls(): TLSSocket {
+  #beginTls(): ServerTlsSocket {
     const secureContext = this.context.secureContext;
     if (!secureContext) throw new Error("TLS is not configured");
     this.#raw.off("data", this.#onData);
@@ -504,13 +517,17 @@ export class Session {
     this.#queue = [];
     this.#reader = new CommandLineReader({ maxLineLength: this.context.config.maxLineLength });
     this.controlSecureContext = secureContext;
-    const { socket, observer } = startServerTls(this.#raw, secureContext);
+    if (secureContext.kind === "openssl") {
+      const engine = secureContext.engine(this.tlsBinding, "control");
+      return OpenSslSocket.start(engine, this.#raw, { isServer: true });
+    }
+    const { socket, observer } = startServerTls(this.#raw, secureContext.secureContext);
     this.tickets.add(observer);
     return socket;
   }
 
   /** From now on commands are read from and replies written to the TLS socket. */
-  #switchToTls(socket: TLSSocket): void {
+  #switchToTls(socket: ServerTlsSocket): void {
     this.#socket = socket;
     this.tls = true;
     socket.on("data", this.#onData);

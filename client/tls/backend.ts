@@ -23,9 +23,10 @@ import {
   connectNodeTls,
   describeTlsFailure,
 } from "./node_tls.ts";
-import { loadOpenSsl, type OpenSslSymbols } from "./openssl.ts";
-import { OpenSslDataStream } from "./openssl_data_stream.ts";
-import { OpenSslSocket } from "./openssl_socket.ts";
+import { loadOpenSsl, type OpenSslSymbols } from "../../transport/tls/openssl.ts";
+import { OpenSslDataStream } from "../../transport/tls/openssl_data_stream.ts";
+import { OpenSslSocket } from "../../transport/tls/openssl_socket.ts";
+import { clientEngine } from "./openssl_engine.ts";
 import type { TlsSettings } from "./settings.ts";
 
 /** A control connection in TLS, and how its data connections become TLS. */
@@ -66,7 +67,7 @@ export async function secureControl(
   const openSsl = loadOpenSsl();
   const transport = new ConnDuplex(conn);
   const socket: ClientTlsSocket = openSsl
-    ? OpenSslSocket.connect(openSsl, transport, host, settings)
+    ? OpenSslSocket.start(clientEngine(openSsl, host, settings), transport)
     : connectNodeTls(transport, host, settings);
   await clientHandshake(socket, `${host} port ${port}`, timeoutMs);
   return {
@@ -88,7 +89,14 @@ async function openSslData(
   timeoutMs: number,
 ): Promise<DataStream> {
   try {
-    return await OpenSslDataStream.connect(lib, conn, host, settings, control.engine, timeoutMs);
+    let engine;
+    try {
+      engine = clientEngine(lib, host, settings, control.engine);
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+    return await OpenSslDataStream.start(conn, engine, timeoutMs);
   } catch (error) {
     throw new ClientError(
       describeTlsFailure(`the data connection to ${host}`, error as Error),

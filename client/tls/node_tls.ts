@@ -10,7 +10,7 @@ import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { ClientError, ExitCode } from "../errors.ts";
-import type { OpenSslSocket } from "./openssl_socket.ts";
+import type { OpenSslSocket } from "../../transport/tls/openssl_socket.ts";
 import type { TlsSettings } from "./settings.ts";
 
 /**

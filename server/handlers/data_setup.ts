@@ -19,7 +19,9 @@ import { comparableAddress } from "../../protocol/address.ts";
 import { ReplyCode } from "../../protocol/reply.ts";
 import type { HandlerReply } from "../commands.ts";
 import { ActiveChannel } from "../data/data_channel.ts";
-import { type PassiveChannel, PassiveListener } from "../data/passive_listener.ts";
+import { PassiveListener } from "../data/passive_listener.ts";
+import { OpenSslDataChannel, type OpenSslDataOptions } from "../data/openssl_data_channel.ts";
+import type { SecureContext } from "node:tls";
 import { FtpError } from "../ftp_error.ts";
 import type { Session } from "../session.ts";
 import { checkResumption } from "../tls/tls_context.ts";
@@ -29,10 +31,43 @@ import {
   TlsPassiveChannel,
 } from "../data/tls_data_channel.ts";
 
+/** The TLS settings of a PROT P data channel, by engine. */
+type TlsDataSetup =
+  | { kind: "openssl"; options: OpenSslDataOptions }
+  | { kind: "node"; options: TlsDataOptions };
+
 /** The TLS settings of a PROT P data channel, or undefined for PROT C. */
-function tlsData(session: Session): TlsDataOptions | undefined {
+function tlsData(session: Session): TlsDataSetup | undefined {
   const secureContext = session.controlSecureContext ?? session.context.secureContext;
   if (session.protection !== "P" || !secureContext) return undefined;
+  const { config } = session.context;
+  if (secureContext.kind === "openssl") {
+    return {
+      kind: "openssl",
+      options: {
+        context: secureContext,
+        binding: session.tlsBinding,
+        timeoutMs: config.dataTimeoutMs,
+        verify: (engine) => {
+          // The binding lets OpenSSL resume only this control connection's sessions.
+          const refusal = !config.tlsReuseOptional && !engine.reused
+            ? "TLS session reuse required (resume the control connection's session)"
+            : undefined;
+          session.log("data-tls", {
+            protocol: engine.protocol ?? "",
+            reused: engine.reused,
+            ok: refusal === undefined,
+          });
+          return refusal;
+        },
+      },
+    };
+  }
+  return { kind: "node", options: nodeTlsData(session, secureContext.secureContext) };
+}
+
+/** The `node:tls` settings of a PROT P data channel. */
+function nodeTlsData(session: Session, secureContext: SecureContext): TlsDataOptions {
   const { config } = session.context;
   return {
     secureContext,
@@ -91,8 +126,10 @@ function useActive(session: Session, requested: HostPort, verb: string): Handler
     port: target.port,
     timeoutMs: session.context.config.dataTimeoutMs,
   };
-  session.dataChannel = tls
-    ? new TlsActiveChannel({ ...tls, ...options })
+  session.dataChannel = tls?.kind === "openssl"
+    ? new OpenSslDataChannel(new ActiveChannel(options), tls.options)
+    : tls
+    ? new TlsActiveChannel({ ...tls.options, ...options })
     : new ActiveChannel(options);
   return { code: ReplyCode.Ok, text: `${verb} command successful.` };
 }
@@ -130,14 +167,15 @@ export function eprt(session: Session, argument: string): Promise<HandlerReply> 
   return Promise.resolve(useActive(session, target, "EPRT"));
 }
 
-async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChannel> {
+/** Sets up a passive data channel; resolves with the port the client must connect to. */
+async function listen(session: Session): Promise<number> {
   session.dataChannel?.close();
   session.dataChannel = undefined;
   const { config } = session.context;
   const hostname = comparableLocal(session);
   const tls = tlsData(session);
   let listener = session.passiveListener;
-  if (listener && (tls || !listener.usableFor(hostname))) {
+  if (listener && (tls?.kind === "node" || !listener.usableFor(hostname))) {
     listener.close();
     session.passiveListener = undefined;
     await listener.released; // its port is free again
@@ -151,20 +189,20 @@ async function listen(session: Session): Promise<PassiveChannel | TlsPassiveChan
     ...(proxy ? { proxy } : {}),
     onRefused: (from: string, reason: string) => session.log("data-refused", { from, reason }),
   };
-  let channel: PassiveChannel | TlsPassiveChannel;
-  if (tls) {
-    channel = await TlsPassiveChannel.listen({
-      ...tls,
+  if (tls?.kind === "node") {
+    const channel = await TlsPassiveChannel.listen({
+      ...tls.options,
       ...options,
       timeoutMs: config.dataTimeoutMs,
     });
-  } else {
-    // Kept from the last transfer when it can be: no socket, bind, listen and close per file.
-    listener ??= session.passiveListener = await PassiveListener.open(options);
-    channel = listener.arm(config.dataTimeoutMs);
+    session.dataChannel = channel;
+    return channel.port;
   }
-  session.dataChannel = channel;
-  return channel;
+  // Kept from the last transfer when it can be: no socket, bind, listen and close per file.
+  listener ??= session.passiveListener = await PassiveListener.open(options);
+  const channel = listener.arm(config.dataTimeoutMs);
+  session.dataChannel = tls ? new OpenSslDataChannel(channel, tls.options) : channel;
+  return channel.port;
 }
 
 /** The address PASV announces: `--pasv-address-for` by client, `--pasv-address`, or the local one. */
@@ -194,11 +232,11 @@ export async function pasv(session: Session): Promise<HandlerReply> {
   if (controlFamily(session) === 6) {
     throw new FtpError(ReplyCode.NetworkProtocolNotSupported, "PASV is IPv4 only; use EPSV.");
   }
-  const channel = await listen(session);
+  const port = await listen(session);
   const host = announcedAddress(session);
   return {
     code: ReplyCode.EnteringPassive,
-    text: formatPasvReplyText({ host, port: channel.port }),
+    text: formatPasvReplyText({ host, port }),
   };
 }
 
@@ -228,9 +266,9 @@ export async function epsv(session: Session, argument: string): Promise<HandlerR
     );
   }
   refuseEpsvBehindBalancer(session);
-  const channel = await listen(session);
+  const port = await listen(session);
   return {
     code: ReplyCode.EnteringExtendedPassive,
-    text: formatEpsvReplyText(channel.port),
+    text: formatEpsvReplyText(port),
   };
 }

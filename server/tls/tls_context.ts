@@ -1,8 +1,10 @@
 /**
- * The server's TLS side: loading the certificate and key, turning an
- * accepted or connected TCP socket into a TLS server socket, and checking
- * that a PROT P data connection resumed a TLS session of its own control
- * connection (RFC 4217 §10, against data connection stealing).
+ * The server's TLS side: loading the certificate and key into one of two
+ * engines — the system's OpenSSL over FFI ({@linkcode OpenSslServerContext})
+ * or Deno's `node:tls` ({@linkcode NodeTlsContext}) — and, for `node:tls`,
+ * turning an accepted or connected TCP socket into a TLS server socket and
+ * checking that a PROT P data connection resumed a TLS session of its own
+ * control connection (RFC 4217 §10, against data connection stealing).
  *
  * @module
  */
@@ -11,7 +13,9 @@ import type { TlsFlow } from "../../transport/data_stream.ts";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { loadOpenSsl } from "../../transport/tls/openssl.ts";
 import { type HandshakeObserver, TappedSocket } from "./tls_handshake.ts";
+import { OpenSslServerContext } from "./openssl_context.ts";
 
 /** Thrown when the certificate or key cannot be used. */
 export class TlsSetupError extends Error {
@@ -22,19 +26,95 @@ export class TlsSetupError extends Error {
   }
 }
 
+/** The server's certificate and key on `node:tls`. */
+export class NodeTlsContext {
+  /** Which TLS engine this context runs on. */
+  readonly kind = "node" as const;
+  /** The `node:tls` context. */
+  readonly secureContext: tls.SecureContext;
+
+  /** Wraps a `node:tls` context. */
+  constructor(secureContext: tls.SecureContext) {
+    this.secureContext = secureContext;
+  }
+}
+
+/** The server's certificate and key, loaded into the TLS engine in use. */
+export type ServerTlsContext = OpenSslServerContext | NodeTlsContext;
+
 /**
- * Reads a PEM certificate (chain) and key and makes a secure context.
+ * Which TLS engine the server uses: `auto` is OpenSSL when this process may
+ * load it (`--allow-ffi`, libssl 3 installed), else `node:tls`.
+ */
+export type TlsEngineChoice = "auto" | "openssl" | "node";
+
+/** Options for {@linkcode loadServerTls}. */
+export interface LoadServerTlsOptions {
+  /**
+   * The newest protocol version offered.
+   * @default {"TLSv1.3"}
+   */
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * The TLS engine.
+   * @default {"auto"}
+   */
+  engine?: TlsEngineChoice;
+}
+
+/**
+ * Reads a PEM certificate (chain) and key and loads them into the TLS
+ * engine chosen (see {@linkcode TlsEngineChoice}).
+ *
+ * @throws {TlsSetupError} If a file cannot be read or used, or `openssl` was
+ * asked for and cannot be loaded.
  *
  * @example
  * ```ts ignore
- * const context = await loadSecureContext("cert.pem", "key.pem");
+ * const context = await loadServerTls("cert.pem", "key.pem");
+ * console.log(context.kind); // "openssl" or "node"
  * ```
  */
-export async function loadSecureContext(
+export async function loadServerTls(
   certFile: string,
   keyFile: string,
-  maxVersion: tls.SecureVersion = "TLSv1.3",
-): Promise<tls.SecureContext> {
+  options: LoadServerTlsOptions = {},
+): Promise<ServerTlsContext> {
+  const { cert, key } = await readPemPair(certFile, keyFile);
+  const maxVersion = options.maxVersion ?? "TLSv1.3";
+  const choice = options.engine ?? "auto";
+  const lib = choice === "node" ? undefined : loadOpenSsl();
+  if (lib) {
+    try {
+      return OpenSslServerContext.fromPem(lib, cert, key, { maxVersion });
+    } catch (error) {
+      throw new TlsSetupError(
+        `Cannot use the TLS certificate and key: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  if (choice === "openssl") {
+    throw new TlsSetupError(
+      "--tls-engine openssl needs Deno's --allow-ffi and libssl 3 (libssl.so.3) on the system",
+    );
+  }
+  try {
+    return new NodeTlsContext(
+      tls.createSecureContext({ cert, key, minVersion: "TLSv1.2", maxVersion }),
+    );
+  } catch (error) {
+    throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Reads and checks a PEM certificate and key: present, PEM, and belonging together. */
+async function readPemPair(
+  certFile: string,
+  keyFile: string,
+): Promise<{ cert: string; key: string }> {
   let cert: string;
   let key: string;
   try {
@@ -52,13 +132,7 @@ export async function loadSecureContext(
     throw new TlsSetupError(`${keyFile} holds no PEM private key`);
   }
   checkKeyMatches(cert, key, certFile, keyFile);
-  try {
-    return tls.createSecureContext({ cert, key, minVersion: "TLSv1.2", maxVersion });
-  } catch (error) {
-    throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  return { cert, key };
 }
 
 /**

@@ -10,9 +10,10 @@
 
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { loadOpenSsl } from "../../../client/tls/openssl.ts";
-import { OpenSslDataStream } from "../../../client/tls/openssl_data_stream.ts";
-import { OpenSslSocket } from "../../../client/tls/openssl_socket.ts";
+import { loadOpenSsl } from "../../../transport/tls/openssl.ts";
+import { OpenSslDataStream } from "../../../transport/tls/openssl_data_stream.ts";
+import { OpenSslSocket } from "../../../transport/tls/openssl_socket.ts";
+import { clientEngine } from "../../../client/tls/openssl_engine.ts";
 import type { TlsSettings } from "../../../client/tls/settings.ts";
 
 const settings: TlsSettings = { mode: "explicit" };
@@ -54,7 +55,7 @@ Deno.test("OpenSSL data connection: garbage instead of a ServerHello is a TLS er
   }, async (port) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await assert.rejects(
-      OpenSslDataStream.connect(lib, conn, "127.0.0.1", settings, undefined, 5_000),
+      OpenSslDataStream.start(conn, clientEngine(lib, "127.0.0.1", settings), 5_000),
       /wrong version number|packet length too long|record layer failure|TLS error/,
     );
   });
@@ -70,7 +71,7 @@ Deno.test("OpenSSL data connection: a server that never answers times out", asyn
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const started = performance.now();
     await assert.rejects(
-      OpenSslDataStream.connect(lib, conn, "127.0.0.1", settings, undefined, 300),
+      OpenSslDataStream.start(conn, clientEngine(lib, "127.0.0.1", settings), 300),
       /timed out/,
     );
     assert.ok(performance.now() - started < 5_000);
@@ -85,7 +86,7 @@ Deno.test("OpenSSL data connection: a close mid-handshake is reported as such", 
   }, async (port) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await assert.rejects(
-      OpenSslDataStream.connect(lib, conn, "127.0.0.1", settings, undefined, 5_000),
+      OpenSslDataStream.start(conn, clientEngine(lib, "127.0.0.1", settings), 5_000),
       /closed during the handshake/,
     );
   });
@@ -101,7 +102,7 @@ Deno.test("OpenSSL control socket: garbage from the server emits an error and cl
   }, async (port) => {
     const tcp = net.connect({ host: "127.0.0.1", port });
     tcp.on("error", () => {});
-    const socket = OpenSslSocket.connect(lib, tcp, "127.0.0.1", settings);
+    const socket = OpenSslSocket.start(clientEngine(lib, "127.0.0.1", settings), tcp);
     const error = await new Promise<Error>((resolve, reject) => {
       socket.once("error", resolve);
       socket.once("secureConnect", () => reject(new Error("handshake should fail")));

@@ -1,29 +1,40 @@
 /**
- * A TLS client socket on OpenSSL ({@linkcode TlsEngine}), shaped like the
- * `node:tls` socket the client uses otherwise: a `Duplex` of clear bytes over
- * the control connection's `node:net` socket, with `secureConnect`,
- * `getProtocol()` and `isSessionReused()`. Data connections resume its
- * session through {@linkcode OpenSslSocket.engine}.
+ * A TLS socket on OpenSSL ({@linkcode TlsEngine}), client or server, shaped
+ * like the `node:tls` socket used otherwise: a `Duplex` of clear bytes over a
+ * control connection's `node:net` socket, with `secureConnect` (client) or
+ * `secure` (server), `getProtocol()` and `isSessionReused()`. The client's
+ * data connections resume its session through {@linkcode OpenSslSocket.engine}.
  *
  * @module
  */
 
 import { Duplex } from "node:stream";
-import type { OpenSslSymbols } from "./openssl.ts";
-import { CLOSED, NEED_MORE, TlsEngine } from "./openssl_engine.ts";
-import type { TlsSettings } from "./settings.ts";
-
-/** Clear bytes gathered from several TLS records before they are passed on. */
-const PLAIN_CHUNK = 64 * 1024;
+import { CLOSED, NEED_MORE, type TlsEngine } from "./tls_engine.ts";
 
 /**
- * A TLS client connection run by OpenSSL; the encrypted side is any
- * `Duplex`. Emits `secureConnect` once the handshake is done and `error`
- * (then `close`) if it fails.
+ * Where clear bytes are decrypted before they are passed on, copied to
+ * their exact length: shared, since decrypting is synchronous (a command
+ * line costs its own few bytes, not a buffer of this size).
+ */
+const PLAIN = new Uint8Array(64 * 1024);
+
+/** Options for {@linkcode OpenSslSocket.start}. */
+export interface OpenSslSocketOptions {
+  /**
+   * The TLS server side: emit `secure` rather than `secureConnect`.
+   * @default {false}
+   */
+  isServer?: boolean;
+}
+
+/**
+ * A TLS connection run by OpenSSL; the encrypted side is any `Duplex`.
+ * Emits `secureConnect` (client) or `secure` (server) once the handshake is
+ * done and `error` (then `close`) if it fails.
  *
  * @example
  * ```ts ignore
- * const control = OpenSslSocket.connect(loadOpenSsl()!, netSocket, "ftp.example.com", settings);
+ * const control = OpenSslSocket.start(clientEngine(lib, "ftp.example.com", settings), netSocket);
  * control.once("secureConnect", () => console.log(control.getProtocol()));
  * ```
  */
@@ -31,13 +42,15 @@ export class OpenSslSocket extends Duplex {
   /** The TLS state; a data connection's engine resumes its session. */
   readonly engine: TlsEngine;
   readonly #transport: Duplex;
+  readonly #secureEvent: string;
   #ended = false;
   #transportPaused = false;
 
-  private constructor(engine: TlsEngine, transport: Duplex) {
+  private constructor(engine: TlsEngine, transport: Duplex, isServer: boolean) {
     super({ allowHalfOpen: true });
     this.engine = engine;
     this.#transport = transport;
+    this.#secureEvent = isServer ? "secure" : "secureConnect";
     transport.on("data", (chunk: Uint8Array) => {
       if (this.engine.freed) return;
       this.engine.feed(chunk);
@@ -49,16 +62,15 @@ export class OpenSslSocket extends Duplex {
   }
 
   /**
-   * Starts a TLS client handshake on `transport`; `host` is the name (or IP
-   * literal) the certificate must carry.
+   * Starts `engine`'s handshake (client or server) on `transport`; the
+   * socket owns both from then on.
    */
-  static connect(
-    lib: OpenSslSymbols,
+  static start(
+    engine: TlsEngine,
     transport: Duplex,
-    host: string,
-    settings: TlsSettings,
+    options: OpenSslSocketOptions = {},
   ): OpenSslSocket {
-    const socket = new OpenSslSocket(new TlsEngine(lib, host, settings), transport);
+    const socket = new OpenSslSocket(engine, transport, options.isServer ?? false);
     queueMicrotask(() => socket.#advance());
     return socket;
   }
@@ -81,7 +93,7 @@ export class OpenSslSocket extends Duplex {
         const done = this.engine.handshake();
         this.#flushOut();
         if (!done) return;
-        this.emit("secureConnect");
+        this.emit(this.#secureEvent);
       }
       this.#readPlain();
       this.#flushOut();
@@ -93,11 +105,10 @@ export class OpenSslSocket extends Duplex {
 
   #readPlain(): void {
     while (!this.#ended && !this.engine.freed) {
-      const buffer = new Uint8Array(PLAIN_CHUNK);
-      const n = this.engine.read(buffer);
+      const n = this.engine.read(PLAIN);
       if (n === NEED_MORE) return;
       if (n === CLOSED) return this.#end();
-      if (!this.push(buffer.subarray(0, n)) && !this.#transportPaused) {
+      if (!this.push(PLAIN.slice(0, n)) && !this.#transportPaused) {
         this.#transportPaused = true;
         this.#transport.pause();
       }
@@ -160,7 +171,7 @@ export class OpenSslSocket extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     if (!this.engine.established && !this.engine.freed) {
-      this.once("secureConnect", () => this._write(chunk, encoding, callback));
+      this.once(this.#secureEvent, () => this._write(chunk, encoding, callback));
       return;
     }
     try {

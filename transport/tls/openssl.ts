@@ -1,14 +1,16 @@
 /**
- * The system's OpenSSL (libssl 3) through Deno's FFI, for what Deno's own
- * TLS cannot do on the client side: resume a TLS session. FTPS servers such
- * as vsftpd, ProFTPD and ferry require every PROT P data connection to resume
- * the control connection's session (RFC 4217 §10.2, against data connection
- * stealing); Deno 2.9's `node:tls` ignores the `session` option and
- * `Deno.connectTls` has none.
+ * The system's OpenSSL (libssl 3) through Deno's FFI, for both sides of
+ * ferry. The client needs it for what Deno's own TLS cannot do: resume a TLS
+ * session (FTPS servers such as vsftpd, ProFTPD and ferry require every PROT
+ * P data connection to resume the control connection's session, RFC 4217
+ * §10.2; Deno 2.9's `node:tls` ignores the `session` option). The server
+ * uses it to bind data connections to their own control connection's
+ * session exactly, and to move TLS data without an allocation per record
+ * (`node:tls` in Deno costs new buffers in several JS streams per record).
  *
  * Loading needs `--allow-ffi` (asked for without a prompt) and libssl 3 on
  * the machine; without either, {@linkcode loadOpenSsl} returns undefined and
- * the client uses `node:tls`, without resumption.
+ * both sides use `node:tls`.
  *
  * TLS runs over memory BIOs: the caller moves encrypted bytes between the
  * BIOs and any socket, so OpenSSL never touches a file descriptor.
@@ -28,7 +30,23 @@ const LIBRARY_NAMES: Record<string, string[]> = {
 
 const SYMBOLS = {
   TLS_client_method: { parameters: [], result: "pointer" },
+  TLS_server_method: { parameters: [], result: "pointer" },
   SSL_CTX_new: { parameters: ["pointer"], result: "pointer" },
+  SSL_CTX_free: { parameters: ["pointer"], result: "void" },
+  SSL_CTX_up_ref: { parameters: ["pointer"], result: "i32" },
+  SSL_CTX_use_certificate: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_use_PrivateKey: { parameters: ["pointer", "pointer"], result: "i32" },
+  SSL_CTX_check_private_key: { parameters: ["pointer"], result: "i32" },
+  SSL_CTX_set_options: { parameters: ["pointer", "u64"], result: "u64" },
+  SSL_CTX_set_timeout: { parameters: ["pointer", "i64"], result: "i64" },
+  SSL_set_accept_state: { parameters: ["pointer"], result: "void" },
+  SSL_set_session_id_context: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
+  SSL_set_num_tickets: { parameters: ["pointer", "usize"], result: "i32" },
+  PEM_read_bio_PrivateKey: {
+    parameters: ["pointer", "pointer", "pointer", "pointer"],
+    result: "pointer",
+  },
+  EVP_PKEY_free: { parameters: ["pointer"], result: "void" },
   SSL_CTX_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
   SSL_CTX_set_verify: { parameters: ["pointer", "i32", "pointer"], result: "void" },
   SSL_CTX_set_default_verify_paths: { parameters: ["pointer"], result: "i32" },
@@ -87,6 +105,14 @@ export const Ctrl = {
   SetMinProtoVersion: 123,
   SetMaxProtoVersion: 124,
   SetTlsextHostname: 55,
+  /** `SSL_CTX_add1_chain_cert` (with larg 1). */
+  ChainCert: 89,
+  /** `SSL_CTX_set_mode`. */
+  Mode: 33,
+  /** `SSL_CTX_sess_set_cache_size`. */
+  SetSessCacheSize: 42,
+  /** `SSL_CTX_sess_number`. */
+  SessNumber: 20,
   BioPending: 10,
 } as const;
 

@@ -1,0 +1,273 @@
+/**
+ * A PROT P data connection on OpenSSL, client or server: TLS straight on the
+ * `Deno.Conn`, behind the {@linkcode DataStream} interface the transfer loops
+ * use, with no stream layers between (clear data's fast path, plus the
+ * cipher).
+ *
+ * No allocation per record or per chunk: encrypted bytes are read into the
+ * caller's own buffer and decrypted there in place, and what OpenSSL encrypts
+ * leaves through one small output buffer per connection, reused once the
+ * socket has taken it. The memory BIOs stay at the size of one piece
+ * ({@linkcode PIECE_BYTES}).
+ *
+ * @module
+ */
+
+import type { DataStream } from "../data_stream.ts";
+import { CLOSED, NEED_MORE, type TlsEngine } from "./tls_engine.ts";
+
+/** The most clear bytes encrypted at a time (four full TLS records). */
+export const PIECE_BYTES = 64 * 1024;
+/** Encrypted bytes handed to OpenSSL at a time while decrypting in place. */
+const FEED_BYTES = 64 * 1024;
+/** Room for one TLS record and its overhead: the output buffer's first size. */
+const RECORD_ROOM = 16 * 1024 + 1024;
+/** The output buffer's largest size: one piece and the overhead of its records. */
+const OUT_ROOM = PIECE_BYTES + 4 * 1024;
+/** How long close_notify may take to leave before the connection is dropped. */
+const CLOSE_GRACE_MS = 5_000;
+/** Where bytes read after close go (never looked at, so it may be shared). */
+const DISCARD = new Uint8Array(16 * 1024);
+
+/**
+ * TLS on a data connection, run by OpenSSL.
+ *
+ * @example
+ * ```ts ignore
+ * const engine = clientEngine(lib, host, settings, control.engine);
+ * const stream = await OpenSslDataStream.start(conn, engine, 30_000);
+ * await stream.write(bytes);
+ * stream.close();
+ * ```
+ */
+export class OpenSslDataStream implements DataStream {
+  readonly #conn: Deno.Conn;
+  readonly #engine: TlsEngine;
+  #out = new Uint8Array(RECORD_ROOM);
+  #sending: Promise<boolean> = Promise.resolve(false);
+  #ended = false;
+  #closed = false;
+  #dropped = false;
+  /** Socket operations in flight (a close while any runs is an abort). */
+  #busy = 0;
+
+  private constructor(conn: Deno.Conn, engine: TlsEngine) {
+    this.#conn = conn;
+    this.#engine = engine;
+  }
+
+  /**
+   * Runs `engine`'s handshake (client or server) on `conn`; the stream owns
+   * both from then on.
+   *
+   * @throws {Error} If the handshake fails or times out (`conn` is closed, `engine` freed).
+   */
+  static async start(
+    conn: Deno.Conn,
+    engine: TlsEngine,
+    timeoutMs: number,
+  ): Promise<OpenSslDataStream> {
+    const stream = new OpenSslDataStream(conn, engine);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stream.#drop();
+    }, timeoutMs);
+    try {
+      while (!engine.handshake()) {
+        await stream.#sendOutput();
+        // The output buffer is idle between flights: the peer's flight is read into it.
+        stream.#busy++;
+        const n = await stream.#conn.read(stream.#out).finally(() => stream.#busy--);
+        if (n === null) throw new Error("the connection closed during the handshake");
+        engine.feed(stream.#out.subarray(0, n));
+      }
+      await stream.#sendOutput();
+      if (stream.#dropped) throw new Error("closed");
+      return stream;
+    } catch (error) {
+      if (!stream.#dropped) await stream.#sendOutput().catch(() => {}); // an alert, if any
+      stream.#drop();
+      throw timedOut ? new Error("timed out") : error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The TLS state (protocol, whether the session was resumed). */
+  get engine(): TlsEngine {
+    return this.#engine;
+  }
+
+  /** True when the handshake resumed an earlier session. */
+  get reused(): boolean {
+    return this.#engine.reused;
+  }
+
+  /**
+   * Sends what the engine has encrypted, through the one output buffer, after
+   * any send still running: resolves true if the socket took a write only in
+   * part (the peer reads slower than this side writes).
+   */
+  #sendOutput(): Promise<boolean> {
+    const next = this.#sending.catch(() => false).then(() => this.#drainOutput());
+    this.#sending = next;
+    return next;
+  }
+
+  async #drainOutput(): Promise<boolean> {
+    let partial = false;
+    const pending = this.#engine.pendingOutput;
+    if (pending > this.#out.length && this.#out.length < OUT_ROOM) {
+      // Grown once, to a piece's size, by a connection that writes pieces that large.
+      freeBuffer(this.#out);
+      this.#out = new Uint8Array(OUT_ROOM);
+    }
+    this.#busy++;
+    try {
+      for (;;) {
+        const n = this.#engine.takeOutputInto(this.#out);
+        if (n === 0) return partial;
+        for (let offset = 0; offset < n;) {
+          const written = await this.#conn.write(this.#out.subarray(offset, n));
+          if (written < n - offset) partial = true;
+          offset += written;
+        }
+      }
+    } finally {
+      this.#busy--;
+    }
+  }
+
+  /**
+   * Reads clear bytes into `buffer`: encrypted bytes are read into it and
+   * decrypted in place. Null after the peer's close_notify or end of stream.
+   */
+  async read(buffer: Uint8Array): Promise<number | null> {
+    if (this.#ended) return null;
+    if (this.#closed) throw new Error("TLS data connection closed");
+    this.#busy++;
+    try {
+      for (;;) {
+        const ready = this.#engine.read(buffer); // records already here come first
+        if (ready > 0) return ready;
+        if (ready === CLOSED) break;
+        const n = await this.#conn.read(buffer);
+        if (n === null) break;
+        const clear = this.#decryptInPlace(buffer, n);
+        if (this.#engine.pendingOutput > 0) await this.#sendOutput(); // a reply to a key update
+        if (clear > 0) return clear;
+        if (clear === CLOSED) break;
+      }
+    } finally {
+      this.#busy--;
+    }
+    this.#ended = true;
+    return null;
+  }
+
+  /**
+   * Feeds the `n` encrypted bytes at the start of `buffer` to OpenSSL a part
+   * at a time and decrypts into the same buffer. Clear bytes never overtake
+   * the encrypted bytes fed so far (each record's clear text is shorter than
+   * the record), and reads are held to what has been fed, so nothing unread
+   * is overwritten.
+   */
+  #decryptInPlace(buffer: Uint8Array, n: number): number {
+    let fed = 0;
+    let filled = 0;
+    while (fed < n) {
+      const part = Math.min(FEED_BYTES, n - fed);
+      this.#engine.feed(buffer.subarray(fed, fed + part));
+      fed += part;
+      const clear = this.#engine.read(buffer.subarray(filled, fed));
+      if (clear === CLOSED) return filled > 0 ? filled : CLOSED;
+      filled += clear;
+    }
+    const rest = this.#engine.read(buffer.subarray(filled));
+    if (rest === CLOSED) return filled > 0 ? filled : CLOSED;
+    return filled + (rest === NEED_MORE ? 0 : rest);
+  }
+
+  /**
+   * Encrypts and sends `data`, a piece of at most {@linkcode PIECE_BYTES} at
+   * a time. Resolves with the bytes taken: all of them, or fewer when the
+   * socket took a piece only in part (the peer is slow), so the caller's
+   * write loop sees the slow peer as it would on a clear connection.
+   */
+  async write(data: Uint8Array): Promise<number> {
+    if (this.#closed) throw new Error("TLS data connection closed");
+    let taken = 0;
+    this.#busy++;
+    try {
+      while (taken < data.length) {
+        const piece = data.subarray(taken, taken + PIECE_BYTES);
+        this.#engine.write(piece);
+        taken += piece.length;
+        if (await this.#sendOutput()) break;
+      }
+    } finally {
+      this.#busy--;
+    }
+    return taken;
+  }
+
+  /** Writes leave for the kernel before `write` resolves: nothing is ever held back. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Sends close_notify (a receiving peer counts an upload complete only then)
+   * and the end of the stream, reads until the peer closes too, then closes:
+   * closing at once would turn unread bytes into a reset, which can cost the
+   * peer the end of what it had not read yet. A close while a read or write
+   * runs (an aborted transfer) drops the connection at once.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#busy > 0 || !this.#engine.established || this.#dropped) {
+      this.#drop();
+      return;
+    }
+    this.#engine.shutdown();
+    const timer = setTimeout(() => this.#drop(), CLOSE_GRACE_MS);
+    (async () => {
+      await this.#sendOutput();
+      this.#engine.free();
+      await this.#conn.closeWrite();
+      while ((await this.#conn.read(DISCARD)) !== null) {
+        // discarded: nothing more is decrypted after close
+      }
+    })().catch(() => {}).finally(() => {
+      clearTimeout(timer);
+      this.#drop();
+    });
+  }
+
+  #drop(): void {
+    this.#closed = true;
+    this.#engine.free();
+    if (this.#dropped) return;
+    this.#dropped = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+    if (this.#busy === 0) freeBuffer(this.#out);
+  }
+}
+
+/**
+ * Gives a buffer's memory back at once (a dropped one would wait for a
+ * garbage collection a quiet server may never run).
+ */
+function freeBuffer(buffer: Uint8Array): void {
+  try {
+    (buffer.buffer as ArrayBuffer).transfer(0);
+  } catch {
+    // detached already, or held by an operation: the collector frees it
+  }
+}
