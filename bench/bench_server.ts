@@ -10,6 +10,7 @@
 
 import * as path from "node:path";
 import { SERVER_V8_FLAGS } from "../server/cli/narrow_permissions.ts";
+import { openSslOrigin } from "../transport/tls/openssl.ts";
 import {
   freePort,
   freePortRange,
@@ -270,6 +271,13 @@ async function _drain(
 /** The repository's root (where main.ts is). */
 const REPO = path.resolve(import.meta.dirname ?? ".", "..");
 
+/** `--allow-ffi` for the libssl this process loads, as `ferry serve` narrows it; none without. */
+function ffiFlag(): string[] {
+  const { path } = openSslOrigin();
+  if (path === undefined) return [];
+  return [path.startsWith("/") ? `--allow-ffi=${path}` : "--allow-ffi"];
+}
+
 /** Runs `main.ts` with `args` (and `stdin`, if given); throws with its stderr if it fails. */
 async function _ferryCommand(args: string[], stdin?: string): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -348,6 +356,8 @@ async function _startFerry(
             ...(limited ? [cert, key] : []),
           ]}`,
           `--allow-write=${root}`,
+          // As the narrowed server runs: TLS on the system's OpenSSL.
+          ...ffiFlag(),
         ]
         : ["--allow-all"]),
       ...(options.allowRun.length > 0 ? [`--allow-run=${options.allowRun.join(",")}`] : []),

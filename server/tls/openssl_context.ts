@@ -174,12 +174,7 @@ function useCertificateChain(lib: OpenSslSymbols, ctx: Deno.PointerObject, certP
 /** Sets the server's private key (an empty passphrase: never a prompt on the terminal). */
 function usePrivateKey(lib: OpenSslSymbols, ctx: Deno.PointerObject, keyPem: string): void {
   withPem(lib, keyPem, (bio) => {
-    const key = lib.PEM_read_bio_PrivateKey(
-      bio,
-      null,
-      null,
-      Deno.UnsafePointer.of(EMPTY_PASSPHRASE),
-    );
+    const key = lib.PEM_read_bio_PrivateKey(bio, null, null, EMPTY_PASSPHRASE);
     if (key === null) throw new Error(`no usable PEM private key: ${takeErrorText(lib)}`);
     const used = lib.SSL_CTX_use_PrivateKey(ctx, key);
     lib.EVP_PKEY_free(key);

@@ -18,15 +18,37 @@
  * @module
  */
 
-const LIBRARY_NAMES: Record<string, string[]> = {
-  linux: ["libssl.so.3"],
-  darwin: [
-    "libssl.3.dylib",
-    "/opt/homebrew/opt/openssl@3/lib/libssl.3.dylib",
-    "/usr/local/opt/openssl@3/lib/libssl.3.dylib",
-  ],
-  windows: ["libssl-3-x64.dll"],
-};
+/**
+ * Where libssl 3 is looked for, absolute paths first: a process whose
+ * `--allow-ffi` names one library (the server's narrowed permissions) may
+ * load only that path, and a bare name is then refused.
+ */
+function libraryCandidates(): string[] {
+  const arch = Deno.build.arch;
+  switch (Deno.build.os) {
+    case "linux":
+      return [
+        `/usr/lib/${arch}-linux-gnu/libssl.so.3`,
+        `/lib/${arch}-linux-gnu/libssl.so.3`,
+        "/usr/lib64/libssl.so.3",
+        "/lib64/libssl.so.3",
+        "/usr/lib/libssl.so.3",
+        "/usr/local/lib64/libssl.so.3",
+        "/usr/local/lib/libssl.so.3",
+        "libssl.so.3",
+      ];
+    case "darwin":
+      return [
+        "/opt/homebrew/opt/openssl@3/lib/libssl.3.dylib",
+        "/usr/local/opt/openssl@3/lib/libssl.3.dylib",
+        "libssl.3.dylib",
+      ];
+    case "windows":
+      return ["libssl-3-x64.dll"];
+    default:
+      return [];
+  }
+}
 
 const SYMBOLS = {
   TLS_client_method: { parameters: [], result: "pointer" },
@@ -43,7 +65,7 @@ const SYMBOLS = {
   SSL_set_session_id_context: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   SSL_set_num_tickets: { parameters: ["pointer", "usize"], result: "i32" },
   PEM_read_bio_PrivateKey: {
-    parameters: ["pointer", "pointer", "pointer", "pointer"],
+    parameters: ["pointer", "pointer", "pointer", "buffer"],
     result: "pointer",
   },
   EVP_PKEY_free: { parameters: ["pointer"], result: "void" },
@@ -63,7 +85,7 @@ const SYMBOLS = {
   SSL_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   SSL_shutdown: { parameters: ["pointer"], result: "i32" },
   SSL_get_error: { parameters: ["pointer", "i32"], result: "i32" },
-  SSL_get_version: { parameters: ["pointer"], result: "pointer" },
+  SSL_version: { parameters: ["pointer"], result: "i32" },
   SSL_get_verify_result: { parameters: ["pointer"], result: "i64" },
   SSL_set_session: { parameters: ["pointer", "pointer"], result: "i32" },
   SSL_get1_session: { parameters: ["pointer"], result: "pointer" },
@@ -122,11 +144,48 @@ export const TLS_VERSIONS: Record<string, number> = {
   "TLSv1.3": 0x0304,
 };
 
-let loaded: OpenSslSymbols | null | undefined;
+/** The name of a protocol version number `SSL_version` returns ("TLSv1.3"). */
+export function versionName(version: number): string {
+  for (const [name, number] of Object.entries(TLS_VERSIONS)) if (number === version) return name;
+  return `0x${version.toString(16)}`;
+}
+
+/** What {@linkcode loadOpenSsl} found, once it has looked. */
+interface Loaded {
+  symbols: OpenSslSymbols | undefined;
+  /** The library loaded (as named to `dlopen`), or why none was. */
+  path?: string;
+  reason?: string;
+}
+
+let loaded: Loaded | undefined;
+
+function load(): Loaded {
+  let allowed = false;
+  for (const name of libraryCandidates()) {
+    const path = name.includes("/") ? name : undefined;
+    if (
+      Deno.permissions.querySync({ name: "ffi", ...(path ? { path } : {}) }).state !== "granted"
+    ) {
+      continue;
+    }
+    allowed = true;
+    try {
+      return { symbols: Deno.dlopen(name, SYMBOLS).symbols, path: name };
+    } catch {
+      // not here; try the next place
+    }
+  }
+  return {
+    symbols: undefined,
+    reason: allowed ? "libssl 3 was not found" : "Deno's --allow-ffi was not given",
+  };
+}
 
 /**
  * The libssl 3 functions, or undefined when this process may not use FFI
- * (no `--allow-ffi`; never prompts) or no libssl 3 is installed. Loaded once.
+ * (no `--allow-ffi` for libssl; never prompts) or no libssl 3 is installed.
+ * Loaded once.
  *
  * @example
  * ```ts ignore
@@ -135,18 +194,22 @@ let loaded: OpenSslSymbols | null | undefined;
  * ```
  */
 export function loadOpenSsl(): OpenSslSymbols | undefined {
-  if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
-  for (const name of LIBRARY_NAMES[Deno.build.os] ?? []) {
-    try {
-      loaded = Deno.dlopen(name, SYMBOLS).symbols;
-      break;
-    } catch {
-      // not here; try the next name
-    }
-  }
-  return loaded ?? undefined;
+  loaded ??= load();
+  return loaded.symbols;
+}
+
+/**
+ * Where libssl was loaded from (for a narrowed `--allow-ffi`), or why it was
+ * not: `{ path }` or `{ reason }`.
+ *
+ * @example
+ * ```ts ignore
+ * const { path, reason } = openSslOrigin();
+ * ```
+ */
+export function openSslOrigin(): { path?: string; reason?: string } {
+  loaded ??= load();
+  return loaded.path ? { path: loaded.path } : { reason: loaded.reason ?? "not loaded" };
 }
 
 /** A NUL-terminated copy of `text`, for C string parameters. */
@@ -154,9 +217,18 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`${text}\0`);
 }
 
-/** Reads a C string that OpenSSL owns (never freed here). */
-export function readCString(pointer: Deno.PointerValue): string {
-  return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
+/**
+ * Reads a C string that OpenSSL owns (never freed here); undefined when this
+ * process may load only libssl (`--allow-ffi=PATH`), which Deno does not let
+ * read memory through a pointer.
+ */
+export function readCString(pointer: Deno.PointerValue): string | undefined {
+  if (pointer === null) return "";
+  try {
+    return Deno.UnsafePointerView.getCString(pointer);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -10,7 +10,14 @@
  * @module
  */
 
-import { Ctrl, type OpenSslSymbols, readCString, SslError, takeErrorText } from "./openssl.ts";
+import {
+  Ctrl,
+  type OpenSslSymbols,
+  readCString,
+  SslError,
+  takeErrorText,
+  versionName,
+} from "./openssl.ts";
 
 /** `X509_V_ERR_*` codes for a certificate that does not name the host. */
 const X509_HOSTNAME_MISMATCH = 62;
@@ -101,7 +108,8 @@ export class TlsEngine {
     const verify = Number(lib.SSL_get_verify_result(this.#ssl));
     const detail = takeErrorText(lib);
     if (verify !== 0) {
-      const reason = readCString(lib.X509_verify_cert_error_string(BigInt(verify)));
+      const reason = readCString(lib.X509_verify_cert_error_string(BigInt(verify))) ??
+        `X509 error ${verify}`;
       const mismatch = verify === X509_HOSTNAME_MISMATCH || verify === X509_IP_ADDRESS_MISMATCH;
       return new Error(
         `certificate verify failed: ${reason}` +
@@ -197,7 +205,7 @@ export class TlsEngine {
   /** The negotiated protocol ("TLSv1.3"), or null before the handshake. */
   get protocol(): string | null {
     if (this.#ssl === null || !this.#established) return null;
-    return readCString(this.#lib.SSL_get_version(this.#ssl));
+    return versionName(this.#lib.SSL_version(this.#ssl));
   }
 
   /** True when the handshake resumed an earlier session. */
