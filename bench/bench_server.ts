@@ -9,7 +9,7 @@
  */
 
 import * as path from "node:path";
-import { SERVER_V8_FLAGS } from "../server/cli/narrow_permissions.ts";
+import { ffiFlags, SERVER_V8_FLAGS } from "../server/cli/narrow_permissions.ts";
 import { openSslOrigin } from "../transport/tls/openssl.ts";
 import {
   freePort,
@@ -271,13 +271,6 @@ async function _drain(
 /** The repository's root (where main.ts is). */
 const REPO = path.resolve(import.meta.dirname ?? ".", "..");
 
-/** `--allow-ffi` for the libssl this process loads, as `ferry serve` narrows it; none without. */
-function ffiFlag(): string[] {
-  const { path } = openSslOrigin();
-  if (path === undefined) return [];
-  return [path.startsWith("/") ? `--allow-ffi=${path}` : "--allow-ffi"];
-}
-
 /** Runs `main.ts` with `args` (and `stdin`, if given); throws with its stderr if it fails. */
 async function _ferryCommand(args: string[], stdin?: string): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -357,7 +350,7 @@ async function _startFerry(
           ]}`,
           `--allow-write=${root}`,
           // As the narrowed server runs: TLS on the system's OpenSSL.
-          ...ffiFlag(),
+          ...ffiFlags(openSslOrigin().path),
         ]
         : ["--allow-all"]),
       ...(options.allowRun.length > 0 ? [`--allow-run=${options.allowRun.join(",")}`] : []),

@@ -24,7 +24,12 @@ import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
 import { type ServerContext, Session } from "./session.ts";
 import type { Storage } from "./storage/storage.ts";
-import { loadServerTls, type ServerTlsContext, TlsSetupError } from "./tls/tls_context.ts";
+import {
+  loadServerTls,
+  type ServerTlsContext,
+  tlsEngineFields,
+  TlsSetupError,
+} from "./tls/tls_context.ts";
 import { serverLimits, UserLimits } from "./user_limits/user_limits.ts";
 import type { UserSettings } from "./auth/user_settings.ts";
 import { measureDirectory, QuotaLedger } from "./user_limits/quota_ledger.ts";
@@ -338,6 +343,7 @@ export class FtpServer {
       );
     }
     const { authenticator, secureContext } = await loadLiveState(config, options.userStore);
+    if (secureContext) logger.info("tls-engine", tlsEngineFields(secureContext, config.tlsEngine));
     let root: string;
     try {
       await Deno.mkdir(config.root, { recursive: true });

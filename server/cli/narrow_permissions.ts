@@ -4,7 +4,8 @@
  * wherever the user asks) runs `serve` again in a child Deno process whose
  * permissions are narrowed to the served root, the credentials file, the
  * TLS files, the configuration file, the log files it names, the `FERRY_*`
- * environment variables it reads and the configured hook commands.
+ * environment variables it reads, the configured hook commands and, for TLS
+ * on OpenSSL, the one library `libssl.so.3` (`--allow-ffi=PATH`).
  *
  * @module
  */
@@ -27,13 +28,18 @@ export interface ServedPaths {
   logFiles?: string[];
   /** Environment variables the server reads beyond the `FERRY_*` ones (the PostgreSQL driver's). */
   env?: string[];
+  /**
+   * The libssl the server's TLS runs on (`--allow-ffi` for it alone; a bare
+   * name, found on the library path, needs `--allow-ffi` whole); none: no FFI.
+   */
+  ffiLibrary?: string;
 }
 
 /**
  * The Deno permission flags that let `serve` run and nothing more: network,
  * read of the root, credentials, TLS and configuration files, write of the
- * root and the log files, the `FERRY_*` environment variables, and run of the
- * hook commands.
+ * root and the log files, the `FERRY_*` environment variables, run of the
+ * hook commands, and FFI for libssl alone.
  *
  * @example
  * ```ts
@@ -55,7 +61,23 @@ export function narrowedFlags(paths: ServedPaths): string[] {
     `--allow-write=${writable.join(",")}`,
     `--allow-env=${[...servedEnvNames(), ...(paths.env ?? [])].join(",")}`,
     ...(run.length > 0 ? [`--allow-run=${run.join(",")}`] : []),
+    ...ffiFlags(paths.ffiLibrary),
   ];
+}
+
+/**
+ * The `--allow-ffi` that lets a server load `library` and nothing else
+ * (whole for a bare name, which Deno cannot scope); none without a library.
+ *
+ * @example
+ * ```ts
+ * ffiFlags("/usr/lib/x86_64-linux-gnu/libssl.so.3");
+ * // ["--allow-ffi=/usr/lib/x86_64-linux-gnu/libssl.so.3"]
+ * ```
+ */
+export function ffiFlags(library: string | undefined): string[] {
+  if (library === undefined) return [];
+  return [path.isAbsolute(library) ? `--allow-ffi=${library}` : "--allow-ffi"];
 }
 
 /** True when this process may write anywhere: the permissions are broader than a server needs. */

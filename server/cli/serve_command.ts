@@ -22,6 +22,7 @@ import { Reloader } from "../ops/reload.ts";
 import { checkPostgresPermissions } from "./users_option.ts";
 import { POSTGRES_DRIVER_ENV } from "../postgres/postgres_url.ts";
 import { hookExecutables } from "../hooks/hook_config.ts";
+import { openSslOrigin } from "../../transport/tls/openssl.ts";
 
 /**
  * Builds the server configuration from flags given by key (for tests and
@@ -34,6 +35,16 @@ import { hookExecutables } from "../hooks/hook_config.ts";
  */
 export function serveConfig(flags: ServeRequest["flags"] = {}): ServerConfig {
   return toServerConfig(resolveSettings({ flags }));
+}
+
+/**
+ * The libssl a narrowed server may load: the one this process loads, when
+ * TLS is configured on an engine that may be OpenSSL.
+ */
+function opensslLibrary(config: ServerConfig): { ffiLibrary?: string } {
+  if (config.tlsCert === undefined || config.tlsEngine === "node") return {};
+  const { path } = openSslOrigin();
+  return path === undefined ? {} : { ffiLibrary: path };
 }
 
 /**
@@ -71,6 +82,7 @@ export async function serve(request: ServeRequest, args: string[] = []): Promise
       logFiles: [config.xferlog, config.logFile].filter((file) => file !== undefined),
       ...(config.users !== undefined ? { env: [...POSTGRES_DRIVER_ENV] } : {}),
       hookCommands: hookExecutables(config.hooks),
+      ...opensslLibrary(config),
     }, relaunch);
     if (code !== 0) throw new ExitStatus(code);
     return;

@@ -11,7 +11,10 @@
  */
 
 import { ReplyCode } from "../../protocol/reply.ts";
-import { OpenSslDataStream } from "../../transport/tls/openssl_data_stream.ts";
+import {
+  HandshakeInterruptedError,
+  OpenSslDataStream,
+} from "../../transport/tls/openssl_data_stream.ts";
 import type { TlsEngine } from "../../transport/tls/tls_engine.ts";
 import { FtpError } from "../ftp_error.ts";
 import { cannotOpen, type DataChannel } from "./data_channel.ts";
@@ -36,6 +39,9 @@ export interface OpenSslDataOptions {
   verify(engine: TlsEngine): string | undefined;
 }
 
+/** A fresh clear channel for the next connection (passive: the listener armed again). */
+export type Rearm<C extends ClearChannel> = () => C;
+
 /**
  * A PROT P data channel, passive or active, on OpenSSL.
  *
@@ -46,21 +52,34 @@ export interface OpenSslDataOptions {
  * ```
  */
 export class OpenSslDataChannel<C extends ClearChannel = ClearChannel> implements DataChannel {
-  /** The clear channel underneath (a passive one knows its port). */
-  readonly clear: C;
+  #clear: C;
   readonly #options: OpenSslDataOptions;
+  readonly #rearm: Rearm<C> | undefined;
   #opening: Promise<OpenSslDataStream> | undefined;
   #stream: OpenSslDataStream | undefined;
   #closed = false;
 
-  /** Wraps `clear`; nothing happens until {@linkcode OpenSslDataChannel.open}. */
-  constructor(clear: C, options: OpenSslDataOptions) {
-    this.clear = clear;
+  /**
+   * Wraps `clear`. An active channel connects on {@linkcode OpenSslDataChannel.open};
+   * a passive one (given `rearm`) shakes hands as soon as its connection
+   * comes, and a connection that closes or is reset before the server
+   * answered its first TLS bytes (a client that gave up at once) is dropped
+   * and the next one awaited on the listener armed again.
+   */
+  constructor(clear: C, options: OpenSslDataOptions, rearm?: Rearm<C>) {
+    this.#clear = clear;
     this.#options = options;
+    this.#rearm = rearm;
+    if (rearm) this.open().catch(() => {}); // observed by the transfer's open()
+  }
+
+  /** The clear channel underneath (a passive one knows its port). */
+  get clear(): C {
+    return this.#clear;
   }
 
   get connected(): boolean {
-    return this.clear.connected;
+    return this.#clear.connected;
   }
 
   open(): Promise<OpenSslDataStream> {
@@ -69,24 +88,36 @@ export class OpenSslDataChannel<C extends ClearChannel = ClearChannel> implement
   }
 
   async #secure(): Promise<OpenSslDataStream> {
-    const conn = await this.clear.open();
     const { context, binding, timeoutMs, verify } = this.#options;
     let stream: OpenSslDataStream;
-    try {
-      let engine: TlsEngine;
+    for (;;) {
+      const conn = await this.#clear.open();
       try {
-        engine = context.engine(binding, "data");
+        let engine: TlsEngine;
+        try {
+          engine = context.engine(binding, "data");
+        } catch (error) {
+          conn.close();
+          throw error;
+        }
+        stream = await OpenSslDataStream.start(conn, engine, timeoutMs); // closes conn on failure
+        break;
       } catch (error) {
-        conn.close();
-        throw error;
+        if (this.#closed) throw cannotOpen("closed");
+        const gone = error instanceof HandshakeInterruptedError && error.beforeAnswer;
+        if (gone && this.#rearm) {
+          try {
+            this.#clear = this.#rearm(); // a client that gave up at once: wait for the real one
+            continue;
+          } catch {
+            // the listener is gone: answer as for any failed handshake
+          }
+        }
+        throw new FtpError(
+          ReplyCode.TlsNegotiationFailed,
+          `TLS negotiation on the data connection failed: ${(error as Error).message}.`,
+        );
       }
-      stream = await OpenSslDataStream.start(conn, engine, timeoutMs); // closes conn on failure
-    } catch (error) {
-      if (this.#closed) throw cannotOpen("closed");
-      throw new FtpError(
-        ReplyCode.TlsNegotiationFailed,
-        `TLS negotiation on the data connection failed: ${(error as Error).message}.`,
-      );
     }
     if (this.#closed) {
       stream.close();
@@ -105,6 +136,6 @@ export class OpenSslDataChannel<C extends ClearChannel = ClearChannel> implement
     if (this.#closed) return;
     this.#closed = true;
     if (this.#stream) this.#stream.close();
-    else this.clear.close(); // waiting or shaking hands: the connection goes at once
+    else this.#clear.close(); // waiting or shaking hands: the connection goes at once
   }
 }

@@ -153,7 +153,10 @@ export class PassiveListener {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
-      } catch {
+      } catch (error) {
+        // A connection reset before it was accepted fails this accept alone (Deno cannot
+        // read its peer's address): the wait for the real one goes on.
+        if (error instanceof Deno.errors.NotConnected && !this.#closed) continue;
         this.close();
         return;
       }

@@ -200,8 +200,11 @@ async function listen(session: Session): Promise<number> {
   }
   // Kept from the last transfer when it can be: no socket, bind, listen and close per file.
   listener ??= session.passiveListener = await PassiveListener.open(options);
-  const channel = listener.arm(config.dataTimeoutMs);
-  session.dataChannel = tls ? new OpenSslDataChannel(channel, tls.options) : channel;
+  const armed = listener;
+  const channel = armed.arm(config.dataTimeoutMs);
+  session.dataChannel = tls
+    ? new OpenSslDataChannel(channel, tls.options, () => armed.arm(config.dataTimeoutMs))
+    : channel;
   return channel.port;
 }
 

@@ -276,9 +276,17 @@ export const SETTINGS: readonly Setting[] = [
     key: "tls_max_version",
     kind: choice(["1.2", "1.3"] as const),
     default: "1.3",
-    help: "highest TLS version offered; 1.2 lets the server check data-connection session reuse",
+    help: "highest TLS version offered (on the node engine, 1.2 lets the full session check run)",
     live: true,
     apply: (config, version) => config.tlsMaxVersion = version === "1.2" ? "TLSv1.2" : "TLSv1.3",
+  }),
+  setting({
+    key: "tls_engine",
+    kind: choice(["auto", "openssl", "node"] as const),
+    default: "auto",
+    help: "TLS engine: auto (OpenSSL over FFI if libssl 3 loads, else node), openssl or node",
+    live: false,
+    apply: (config, engine) => config.tlsEngine = engine,
   }),
   setting({
     key: "hash",

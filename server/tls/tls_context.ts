@@ -13,7 +13,7 @@ import type { TlsFlow } from "../../transport/data_stream.ts";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
-import { loadOpenSsl } from "../../transport/tls/openssl.ts";
+import { loadOpenSsl, openSslOrigin } from "../../transport/tls/openssl.ts";
 import { type HandshakeObserver, TappedSocket } from "./tls_handshake.ts";
 import { OpenSslServerContext } from "./openssl_context.ts";
 
@@ -108,6 +108,26 @@ export async function loadServerTls(
       cause: error,
     });
   }
+}
+
+/**
+ * What the start-up log says about the TLS engine in use: `engine=openssl
+ * library=/usr/lib/…/libssl.so.3`, or `engine=node` and why OpenSSL is not used.
+ *
+ * @example
+ * ```ts ignore
+ * logger.info("tls-engine", tlsEngineFields(context, "auto"));
+ * ```
+ */
+export function tlsEngineFields(
+  context: ServerTlsContext,
+  choice: TlsEngineChoice,
+): Record<string, string> {
+  if (context.kind === "openssl") {
+    return { engine: "openssl", library: openSslOrigin().path ?? "" };
+  }
+  const reason = choice === "node" ? "--tls-engine node" : openSslOrigin().reason ?? "";
+  return { engine: "node", reason };
 }
 
 /** Reads and checks a PEM certificate and key: present, PEM, and belonging together. */

@@ -137,71 +137,90 @@ Deno.test("a PROT P data connection that does not resume the session is refused 
   });
 });
 
-async function openssl(args: string[], stdin = ""): Promise<string> {
-  const child = new Deno.Command("openssl", {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await new Promise((resolve) => setTimeout(resolve, 500)); // let the tickets arrive
-  await writer.close();
-  const output = await withTimeout(child.output(), 10_000, "openssl");
-  return new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-}
+const STEAL_DRIVER = new URL("./ftps_steal_driver.py", import.meta.url).pathname;
 
-for (const capped of [false, true]) {
+/**
+ * Data connection stealing (RFC 4217 §10): another logged-in client, from the
+ * same address, connects to the victim's passive port and resumes a TLS
+ * session of its own. On OpenSSL the session binding refuses the resumption
+ * itself, over TLS 1.2 and 1.3; on `node:tls` the server reads the TLS 1.2
+ * ticket off the wire and refuses it (over TLS 1.3 it cannot, see the README).
+ */
+const stealCases = [
+  { engine: "openssl", version: "1.2", capped: false },
+  { engine: "openssl", version: "1.2", capped: true },
+  { engine: "openssl", version: "1.3", capped: false },
+  { engine: "node", version: "1.2", capped: false },
+  { engine: "node", version: "1.2", capped: true },
+] as const;
+
+for (const { engine, version, capped } of stealCases) {
   Deno.test(
-    "a TLS 1.2 data connection resuming another control connection's session is refused" +
-      (capped ? " (server capped by --tls-max-version 1.2, clients offering 1.3)" : ""),
+    `${engine}: a TLS ${version} data connection resuming another control connection's session is refused` +
+      (capped ? " (server capped by --tls-max-version 1.2)" : ""),
     async () => {
-      const options = await tlsServerOptions();
-      if (capped) options.config = { ...options.config, tlsMaxVersion: "TLSv1.2" };
-      // Capped, the clients offer TLS 1.3 and the server settles on 1.2; else the clients ask for 1.2.
-      const tls12 = capped ? [] : ["-tls1_2"];
+      const options = await tlsServerOptions({
+        tlsEngine: engine,
+        ...(capped ? { tlsMaxVersion: "TLSv1.2" as const } : {}),
+      });
       await withServer(options, async (server) => {
-        await Deno.writeTextFile(`${server.root}/a.txt`, "hello");
-        const dir = await Deno.makeTempDir();
-        const stolen = `${dir}/thief.pem`;
+        const content = "hello, only for alice";
+        await Deno.writeTextFile(`${server.root}/a.txt`, content);
+        const victim = await TlsTestClient.connect(
+          server.port,
+          version === "1.2" && !capped ? { maxVersion: "TLSv1.2" } : {},
+        );
         try {
-          // The thief's own control connection: AUTH TLS, and keep the ticket it was issued.
-          const thief = await openssl([
-            "s_client",
-            "-starttls",
-            "ftp",
-            "-connect",
-            `127.0.0.1:${server.port}`,
-            ...tls12,
-            "-sess_out",
-            stolen,
-          ], "QUIT\r\n");
-          assert.match(thief, /New, TLSv1.2/);
-          const victim = await TlsTestClient.connect(
-            server.port,
-            capped ? {} : { maxVersion: "TLSv1.2" },
+          await victim.secureLogin();
+          const epsv = await victim.command("EPSV");
+          const port = parseEpsvReply(epsv.lines.join(" "));
+          // The thief (user "reader", same address) offers its own session on the victim's port.
+          const thief = new Deno.Command("python3", {
+            args: [
+              STEAL_DRIVER,
+              String(server.port),
+              capped ? "any" : version,
+              String(port),
+              "a.txt",
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          const preliminary = await victim.command("RETR a.txt");
+          assert.ok([125, 150].includes(preliminary.code), text(preliminary));
+          const final = await victim.read();
+          const out = await withTimeout(thief, 60_000, "steal driver");
+          const result = JSON.parse(new TextDecoder().decode(out.stdout) || "{}");
+          const stderr = new TextDecoder().decode(out.stderr);
+          const logs = server.logs.join("\n");
+          assert.ok(result.has_ticket, `the thief holds a resumable session\n${stderr}\n${logs}`);
+          assert.equal(result.stolen_data ?? "", "", "the thief read nothing");
+          // Its own data connection resumes the same session: the session itself is good.
+          assert.equal(result.own_reused, true, `${JSON.stringify(result)}\n${logs}`);
+          assert.equal(
+            result.own_data,
+            new TextEncoder().encode(content).reduce(
+              (hex, b) => hex + b.toString(16).padStart(2, "0"),
+              "",
+            ),
           );
-          try {
-            await victim.secureLogin();
-            const epsv = await victim.command("EPSV");
-            const port = parseEpsvReply(epsv.lines.join(" "));
-            const data = openssl(
-              ["s_client", "-connect", `127.0.0.1:${port}`, ...tls12, "-sess_in", stolen],
-            );
-            const preliminary = await victim.command("RETR a.txt");
-            assert.ok([125, 150].includes(preliminary.code));
-            const seen = await data;
-            assert.match(seen, /Reused, TLSv1.2/); // TLS itself accepted the other session's ticket
-            assert.doesNotMatch(seen, /hello/);
-            const final = await victim.read();
-            assert.equal(final.code, 522);
-            assert.match(text(final), /not the control connection's own/);
-          } finally {
-            victim.close();
+          assert.match(result.own_final, /^226 /);
+          if (engine === "openssl") {
+            // The binding: OpenSSL did not resume another control connection's session.
+            assert.notEqual(result.stolen_reused, true, JSON.stringify(result));
+          } else {
+            assert.equal(result.stolen_reused, true, "TLS itself accepted the other session");
           }
+          // The victim's transfer is refused with 522, the thief's connection dropped.
+          assert.equal(final.code, 522, text(final));
+          assert.match(
+            text(final),
+            engine === "openssl"
+              ? /TLS session reuse required/
+              : /not the control connection's own/,
+          );
         } finally {
-          await Deno.remove(dir, { recursive: true });
+          victim.close();
         }
       });
     },

@@ -30,6 +30,22 @@ const CLOSE_GRACE_MS = 5_000;
 const DISCARD = new Uint8Array(16 * 1024);
 
 /**
+ * The connection closed or was reset during the handshake (as opposed to a
+ * TLS error or a timeout).
+ */
+export class HandshakeInterruptedError extends Error {
+  /** True when this side had sent nothing yet: the peer left before any answer. */
+  readonly beforeAnswer: boolean;
+
+  /** Creates the error. */
+  constructor(message: string, beforeAnswer: boolean, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "HandshakeInterruptedError";
+    this.beforeAnswer = beforeAnswer;
+  }
+}
+
+/**
  * TLS on a data connection, run by OpenSSL.
  *
  * @example
@@ -48,6 +64,8 @@ export class OpenSslDataStream implements DataStream {
   #ended = false;
   #closed = false;
   #dropped = false;
+  /** True once any encrypted byte went out. */
+  #answered = false;
   /** Socket operations in flight (a close while any runs is an abort). */
   #busy = 0;
 
@@ -78,8 +96,25 @@ export class OpenSslDataStream implements DataStream {
         await stream.#sendOutput();
         // The output buffer is idle between flights: the peer's flight is read into it.
         stream.#busy++;
-        const n = await stream.#conn.read(stream.#out).finally(() => stream.#busy--);
-        if (n === null) throw new Error("the connection closed during the handshake");
+        let n: number | null;
+        try {
+          n = await stream.#conn.read(stream.#out);
+        } catch (error) {
+          if (stream.#dropped) throw error;
+          throw new HandshakeInterruptedError(
+            `the connection failed during the handshake: ${(error as Error).message}`,
+            !stream.#answered,
+            { cause: error },
+          );
+        } finally {
+          stream.#busy--;
+        }
+        if (n === null) {
+          throw new HandshakeInterruptedError(
+            "the connection closed during the handshake",
+            !stream.#answered,
+          );
+        }
         engine.feed(stream.#out.subarray(0, n));
       }
       await stream.#sendOutput();
@@ -128,6 +163,7 @@ export class OpenSslDataStream implements DataStream {
       for (;;) {
         const n = this.#engine.takeOutputInto(this.#out);
         if (n === 0) return partial;
+        this.#answered = true;
         for (let offset = 0; offset < n;) {
           const written = await this.#conn.write(this.#out.subarray(offset, n));
           if (written < n - offset) partial = true;
