@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runProgram } from "../helpers/run_program.ts";
 import { readReadyLine, startServe } from "./cli_helpers.ts";
+import { testCertificate } from "../helpers/tls_client.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -160,6 +161,90 @@ Deno.test("ferry serve with broad permissions serves from a child narrowed to th
     server.child.kill("SIGTERM");
     assert.equal((await server.child.status).code, 0);
     await server.drained;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ferry serve with FTPS and broad permissions: the narrowed child may load libssl alone and runs TLS on OpenSSL", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const creds = `${dir}/creds.txt`;
+    const added = await run(
+      ["user", "add", "demo", "--password-stdin", "--credentials", creds],
+      "demo\n",
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const { cert, key } = await testCertificate();
+    const server = startServe(dir, creds, { extra: ["--tls-cert", cert, "--tls-key", key] });
+    const ready = await readReadyLine(server);
+    const port = /127\.0\.0\.1:(\d+)/.exec(ready)?.[1];
+    const pid = server.child.pid;
+    const child = (await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`)).trim();
+    const cmdline = (await Deno.readTextFile(`/proc/${child}/cmdline`)).split("\0");
+    const ffi = cmdline.filter((arg) => arg.startsWith("--allow-ffi"));
+    assert.equal(ffi.length, 1, cmdline.join(" "));
+    assert.match(ffi[0]!, /^--allow-ffi=\/.*\/libssl\.so\.3$/, "scoped to the one library");
+    await Deno.writeTextFile(`${dir}/srv/a.txt`, "over OpenSSL");
+    const got = await runProgram("curl", [
+      "-sS",
+      "--ssl-reqd",
+      "-k",
+      `ftp://demo:demo@127.0.0.1:${port}/a.txt`,
+    ], { timeoutMs: 30_000 });
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.stdout, "over OpenSSL");
+    server.child.kill("SIGTERM");
+    assert.equal((await server.child.status).code, 0);
+    await server.drained;
+    const logs = server.errors.join("\n");
+    assert.match(logs, /tls-engine engine=openssl library=\/.*libssl\.so\.3/, logs);
+    assert.match(logs, /data-tls .*reused=true ok=true/, logs);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ferry serve without --allow-ffi falls back to node:tls and says why; --tls-engine openssl then refuses to start", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const creds = `${dir}/creds.txt`;
+    await Deno.writeTextFile(creds, "");
+    await Deno.mkdir(`${dir}/srv`);
+    const { cert, key } = await testCertificate();
+    const permissions = [
+      "--allow-net",
+      `--allow-read=${dir},${cert},${key}`,
+      `--allow-write=${dir}/srv`,
+    ];
+    const tls = ["--tls-cert", cert, "--tls-key", key];
+    const server = startServe(dir, creds, { extra: tls, permissions });
+    await readReadyLine(server);
+    server.child.kill("SIGTERM");
+    assert.equal((await server.child.status).code, 0);
+    await server.drained;
+    const logs = server.errors.join("\n");
+    assert.match(logs, /tls-engine engine=node reason="?Deno's --allow-ffi was not given/, logs);
+    const refused = await run(
+      [
+        "serve",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--root",
+        `${dir}/srv`,
+        "--credentials",
+        creds,
+        ...tls,
+        "--tls-engine",
+        "openssl",
+      ],
+      undefined,
+      permissions,
+    );
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /--tls-engine openssl needs Deno's --allow-ffi and libssl 3/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

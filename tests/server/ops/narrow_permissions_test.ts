@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import {
+  ffiFlags,
   FORWARDED_SIGNALS,
   narrowedFlags,
   narrowedServeArgs,
@@ -36,6 +37,17 @@ Deno.test("narrowedFlags() without a config file or logs grants no more than bef
   const flags = narrowedFlags({ root: "srv", credentials: "users.txt" });
   assert.equal(flags[1], `--allow-read=${path.resolve("srv")},${path.resolve("users.txt")}`);
   assert.equal(flags[2], `--allow-write=${path.resolve("srv")}`);
+});
+
+Deno.test("narrowedFlags() lets the server load its libssl and nothing else over FFI", () => {
+  const library = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
+  const flags = narrowedFlags({ root: "srv", credentials: "users.txt", ffiLibrary: library });
+  assert.deepEqual(flags.filter((flag) => flag.startsWith("--allow-ffi")), [
+    `--allow-ffi=${library}`,
+  ]);
+  assert.deepEqual(ffiFlags("libssl.so.3"), ["--allow-ffi"]); // a bare name cannot be scoped
+  assert.deepEqual(ffiFlags(undefined), []);
+  assert.ok(!narrowedFlags({ root: "srv", credentials: "u" }).some((f) => f.includes("ffi")));
 });
 
 Deno.test("the relaunching parent forwards SIGHUP as it does SIGINT and SIGTERM", () => {
