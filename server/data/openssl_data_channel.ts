@@ -135,7 +135,7 @@ export class OpenSslDataChannel<C extends ClearChannel = ClearChannel> implement
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#stream) this.#stream.close();
-    else this.#clear.close(); // waiting or shaking hands: the connection goes at once
+    // Waiting or shaking hands, the connection goes at once; a stream says goodbye first.
+    (this.#stream ?? this.#clear).close();
   }
 }

@@ -14,7 +14,6 @@
  */
 
 import {
-  cString,
   Ctrl,
   type OpenSslSymbols,
   takeErrorText,
@@ -182,4 +181,5 @@ function usePrivateKey(lib: OpenSslSymbols, ctx: Deno.PointerObject, keyPem: str
   });
 }
 
-const EMPTY_PASSPHRASE = cString("");
+/** "" as a C string. */
+const EMPTY_PASSPHRASE = new Uint8Array(1);

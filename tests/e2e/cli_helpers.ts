@@ -66,7 +66,12 @@ export function startServe(
   credentials: string,
   options: { extra?: string[]; permissions?: string[] } = {},
 ): CliProcess {
-  return startCli([
+  return startCli(serveArgs(dir, credentials, options.extra), options.permissions);
+}
+
+/** The arguments of `ferry serve` on 127.0.0.1, port 0, serving `dir`/srv, plus `extra`. */
+export function serveArgs(dir: string, credentials: string, extra: string[] = []): string[] {
+  return [
     "serve",
     "--port",
     "0",
@@ -76,6 +81,6 @@ export function startServe(
     `${dir}/srv`,
     "--credentials",
     credentials,
-    ...(options.extra ?? []),
-  ], options.permissions);
+    ...extra,
+  ];
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runProgram } from "../helpers/run_program.ts";
-import { readReadyLine, startServe } from "./cli_helpers.ts";
+import { readReadyLine, serveArgs, startServe } from "./cli_helpers.ts";
 import { testCertificate } from "../helpers/tls_client.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
@@ -10,6 +10,17 @@ function run(args: string[], stdin?: string, permissions = ["--allow-all"]) {
     ...(stdin === undefined ? {} : { stdin }),
     timeoutMs: 30_000,
   });
+}
+
+/** Writes `dir`/creds.txt with the user demo (password demo) through `ferry user add`. */
+async function demoCredentials(dir: string): Promise<string> {
+  const creds = `${dir}/creds.txt`;
+  const added = await run(
+    ["user", "add", "demo", "--password-stdin", "--credentials", creds],
+    "demo\n",
+  );
+  assert.equal(added.code, 0, added.stderr);
+  return creds;
 }
 
 Deno.test("ferry --help and every subcommand's --help exit 0 and describe the command", async () => {
@@ -99,12 +110,7 @@ Deno.test("ferry serve without read permission on the root says which flag is mi
 Deno.test("ferry serve with narrowed permissions prints its addresses, serves, and stops on SIGINT", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const creds = `${dir}/creds.txt`;
-    const added = await run(
-      ["user", "add", "demo", "--password-stdin", "--credentials", creds],
-      "demo\n",
-    );
-    assert.equal(added.code, 0, added.stderr);
+    const creds = await demoCredentials(dir);
     const server = startServe(dir, creds, {
       permissions: [`--allow-net`, `--allow-read=${dir}`, `--allow-write=${dir}/srv`],
     });
@@ -169,12 +175,7 @@ Deno.test("ferry serve with broad permissions serves from a child narrowed to th
 Deno.test("ferry serve with FTPS and broad permissions: the narrowed child may load libssl alone and runs TLS on OpenSSL", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const creds = `${dir}/creds.txt`;
-    const added = await run(
-      ["user", "add", "demo", "--password-stdin", "--credentials", creds],
-      "demo\n",
-    );
-    assert.equal(added.code, 0, added.stderr);
+    const creds = await demoCredentials(dir);
     const { cert, key } = await testCertificate();
     const server = startServe(dir, creds, { extra: ["--tls-cert", cert, "--tls-key", key] });
     const ready = await readReadyLine(server);
@@ -226,20 +227,7 @@ Deno.test("ferry serve without --allow-ffi falls back to node:tls and says why; 
     const logs = server.errors.join("\n");
     assert.match(logs, /tls-engine engine=node reason="?Deno's --allow-ffi was not given/, logs);
     const refused = await run(
-      [
-        "serve",
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-        "--root",
-        `${dir}/srv`,
-        "--credentials",
-        creds,
-        ...tls,
-        "--tls-engine",
-        "openssl",
-      ],
+      serveArgs(dir, creds, [...tls, "--tls-engine", "openssl"]),
       undefined,
       permissions,
     );

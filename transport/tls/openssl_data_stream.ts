@@ -34,13 +34,13 @@ const DISCARD = new Uint8Array(16 * 1024);
  * TLS error or a timeout).
  */
 export class HandshakeInterruptedError extends Error {
+  override readonly name = "HandshakeInterruptedError";
   /** True when this side had sent nothing yet: the peer left before any answer. */
   readonly beforeAnswer: boolean;
 
-  /** Creates the error. */
-  constructor(message: string, beforeAnswer: boolean, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "HandshakeInterruptedError";
+  /** Creates the error; `cause` is the socket's, if it failed. */
+  constructor(message: string, beforeAnswer: boolean, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
     this.beforeAnswer = beforeAnswer;
   }
 }
@@ -104,7 +104,7 @@ export class OpenSslDataStream implements DataStream {
           throw new HandshakeInterruptedError(
             `the connection failed during the handshake: ${(error as Error).message}`,
             !stream.#answered,
-            { cause: error },
+            error,
           );
         } finally {
           stream.#busy--;
