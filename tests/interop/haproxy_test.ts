@@ -18,6 +18,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { parsePasvReply } from "../../protocol/address.ts";
 import { formatProxyHeader } from "../../protocol/proxy_header.ts";
 import { BoundClient } from "../helpers/bound_client.ts";
@@ -143,7 +144,7 @@ async function curlRound(b: Balanced, tls: boolean, name: string): Promise<strin
   assert.match(list.stdout, new RegExp(name.replace(".", "\\.")));
   const get = await run("curl", [...base, "-o", `${b.local}/${name}.back`, `${url}/${name}`]);
   assert.equal(get.code, 0, describeRun(get));
-  assert.deepEqual(await Deno.readFile(`${b.local}/${name}.back`), content);
+  assertSameBytes(await Deno.readFile(`${b.local}/${name}.back`), content);
   return put.stderr + list.stderr + get.stderr;
 }
 
@@ -167,7 +168,7 @@ async function lftpRound(b: Balanced, tls: boolean, name: string): Promise<strin
   const result = await run("lftp", ["-d", "-c", script]);
   assert.equal(result.code, 0, describeRun(result));
   assert.match(result.stdout, new RegExp(name.replace(".", "\\.")));
-  assert.deepEqual(await Deno.readFile(`${b.local}/${name}.back`), content);
+  assertSameBytes(await Deno.readFile(`${b.local}/${name}.back`), content);
   return result.stderr;
 }
 

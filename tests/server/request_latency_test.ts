@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import * as path from "node:path";
 import { parseEpsvReply } from "../../protocol/address.ts";
 import {
@@ -75,7 +76,7 @@ Deno.test("STOR and RETR around the synchronous file I/O limit are byte-identica
       const content = randomBytes(size);
       const name = `f${size}.bin`;
       assert.equal((await client.upload(`STOR ${name}`, content)).final.code, 226, name);
-      assert.deepEqual(await Deno.readFile(`${server.root}/${name}`), content, name);
+      assertSameBytes(await Deno.readFile(`${server.root}/${name}`), content, name);
       const retrieved = await client.download(`RETR ${name}`);
       assert.equal(retrieved.final.code, 226, name);
       assert.deepEqual(retrieved.data, content, name);

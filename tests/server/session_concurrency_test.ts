@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { RawClient, withServer } from "../helpers/raw_client.ts";
 
 Deno.test("twenty sessions storing and retrieving distinct files at once all succeed", async () => {
@@ -19,7 +20,7 @@ Deno.test("twenty sessions storing and retrieving distinct files at once all suc
     });
     const contents = await Promise.all(sessions);
     for (const [index, content] of contents.entries()) {
-      assert.deepEqual(await Deno.readFile(`${server.root}/file-${index}.bin`), content);
+      assertSameBytes(await Deno.readFile(`${server.root}/file-${index}.bin`), content);
     }
   });
 });
