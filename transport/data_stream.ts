@@ -34,6 +34,11 @@ export interface TlsFlow {
   release(): void;
   /** Resolves when the encrypted bytes TLS produced have all been handed to the TCP socket. */
   flushed(): Promise<void>;
+  /**
+   * Why the TCP stream under TLS ended abnormally (a reset), or undefined
+   * while it is open or after a clean end (FIN).
+   */
+  readonly broken?: Error | undefined;
 }
 
 /** How long a closing TLS data connection may take to say goodbye before it is destroyed. */
@@ -46,8 +51,10 @@ const HIGH_WATER = 512 * 1024;
 
 /**
  * A TLS data connection behind the {@linkcode DataStream} interface. Reads
- * return null only after the peer's close_notify or end of stream, so an
- * upload is never cut short; writes wait for the socket to drain.
+ * return null only after the peer's close_notify or a clean end of stream,
+ * so an upload is never cut short; once every byte received before a reset
+ * has been read, the next read throws the reset. Writes wait for the socket
+ * to drain.
  *
  * @example
  * ```ts ignore
@@ -111,7 +118,12 @@ export class TlsDataStream implements DataStream {
   async read(buffer: Uint8Array): Promise<number | null> {
     while (this.#chunks.length === 0) {
       if (this.#error) throw this.#error;
-      if (this.#ended) return null;
+      // A reset is not an end: what the peer sent after the bytes read may be lost (an upload
+      // cut by a reset must not look complete).
+      if (this.#ended) {
+        if (this.#flow.broken) throw this.#flow.broken;
+        return null;
+      }
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
     let n = 0;

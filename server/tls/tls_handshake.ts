@@ -228,6 +228,7 @@ export class TappedSocket extends Duplex {
   readonly observer: HandshakeObserver = new HandshakeObserver();
   readonly #socket: Socket;
   #inputEnded = false;
+  #broken: Error | undefined;
   #held = false;
   #written = 0;
 
@@ -238,10 +239,22 @@ export class TappedSocket extends Duplex {
     if (pending && pending.length > 0) this.#incoming(pending);
     socket.on("data", (chunk: Uint8Array) => this.#incoming(chunk));
     // However the TCP stream ends (FIN, reset, close), the bytes already read are kept and
-    // handed to TLS before the end: an upload followed by a reset is not cut short here.
+    // handed to TLS before the end; a reset is remembered (see `broken`), so that a reader
+    // can tell a complete upload from one the reset cut short.
     socket.on("end", () => this.#endOfInput());
-    socket.on("error", () => this.#endOfInput());
-    socket.on("close", () => this.#endOfInput());
+    socket.on("error", (error: Error) => {
+      if (!this.#inputEnded) this.#broken ??= error;
+      this.#endOfInput();
+    });
+    socket.on("close", (hadError: boolean) => {
+      if (hadError && !this.#inputEnded) this.#broken ??= new Error("Connection reset");
+      this.#endOfInput();
+    });
+  }
+
+  /** The error that ended the TCP stream (a reset), or undefined after a clean end or while open. */
+  get broken(): Error | undefined {
+    return this.#broken;
   }
 
   #endOfInput(): void {

@@ -1,0 +1,55 @@
+"""Uploads to a ferry server over explicit FTPS (PROT P) and ends the data connection.
+
+Usage: ftps_reset_stor_driver.py PORT TLS_VERSION(1.2|1.3) NAME SIZE reset|clean
+
+Logs in as alice, sends PBSZ 0, PROT P, TYPE I, PASV and STOR NAME, makes the
+data connection TLS resuming the control connection's session, and sends
+SIZE bytes (byte i is i * 7 % 256). Then "clean" sends close_notify and
+closes; "reset" closes with SO_LINGER 0 and no close_notify, so the server
+sees a TCP reset. Prints one JSON line: the final reply, or the error.
+"""
+
+import ftplib
+import json
+import socket
+import ssl
+import struct
+import sys
+
+port, version, name, size, mode = (
+    int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+pin = ssl.TLSVersion.TLSv1_2 if version == "1.2" else ssl.TLSVersion.TLSv1_3
+context.minimum_version = pin
+context.maximum_version = pin
+
+ftp = ftplib.FTP_TLS(context=context, timeout=20)
+ftp.connect("127.0.0.1", port)
+ftp.login("alice", "wonderland")
+ftp.prot_p()
+ftp.voidcmd("TYPE I")
+result = {}
+try:
+    _, data_port = ftplib.parse227(ftp.sendcmd("PASV"))
+    conn = socket.create_connection(("127.0.0.1", data_port), timeout=20)
+    result["preliminary"] = ftp.sendcmd(f"STOR {name}")
+    conn = context.wrap_socket(conn, server_hostname="127.0.0.1", session=ftp.sock.session)
+    conn.sendall(bytes(i * 7 % 256 for i in range(size)))
+    if mode == "clean":
+        conn.unwrap().close()
+    else:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    result["final"] = ftp.getresp()
+except ftplib.Error as error:
+    result["final"] = str(error)
+except (OSError, EOFError, ssl.SSLError) as error:
+    result["error"] = f"{type(error).__name__}: {error}"
+print(json.dumps(result), flush=True)
+try:
+    ftp.quit()
+except (OSError, EOFError, ftplib.Error):
+    ftp.close()
