@@ -121,7 +121,7 @@ withServer("cat writes a binary file to stdout unchanged", async (server, url) =
   await Deno.writeFile(`${server.root}/blob`, data);
   const result = await runClient(["cat", `${url}/blob`]);
   ok(result);
-  assert.deepEqual(result.stdoutBytes, data);
+  assertSameBytes(result.stdoutBytes, data);
 });
 
 withServer(
@@ -195,7 +195,7 @@ withServer(
     ok(result);
     assert.equal(result.stderr.match(/> PASS \*\*\*\*/g)?.length, 3);
     for (let i = 0; i < 6; i++) {
-      assert.deepEqual(
+      assertSameBytes(
         await Deno.readFile(`${server.root}/f${i}.bin`),
         await Deno.readFile(`${local}/f${i}.bin`),
       );

@@ -110,7 +110,7 @@ for (const variant of VARIANTS) {
             `${fixture.local}/downloaded photo.bin`,
             url(fixture, variant, `${DOCS}/photo data.bin`),
           ]);
-          assert.deepEqual(
+          assertSameBytes(
             await Deno.readFile(`${fixture.local}/downloaded photo.bin`),
             fixture.binary,
           );

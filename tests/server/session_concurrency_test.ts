@@ -14,7 +14,7 @@ Deno.test("twenty sessions storing and retrieving distinct files at once all suc
       assert.equal(stored.final.code, 226);
       const retrieved = await client.download(`RETR file-${index}.bin`);
       assert.equal(retrieved.final.code, 226);
-      assert.deepEqual(retrieved.data, content);
+      assertSameBytes(retrieved.data, content);
       await client.expect("QUIT", 221);
       return content;
     });

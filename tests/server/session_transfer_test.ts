@@ -37,7 +37,7 @@ Deno.test("STOR then RETR of 3 MB of random bytes in TYPE I is byte-identical", 
     assert.ok([125, 150].includes(retrieved.preliminary!.code));
     assert.equal(retrieved.final.code, 226);
     assert.equal(retrieved.data.length, content.length);
-    assert.deepEqual(retrieved.data, content);
+    assertSameBytes(retrieved.data, content);
   });
 });
 
@@ -393,7 +393,7 @@ Deno.test("a command sent during a transfer is answered after the 226", async ()
     assert.ok([125, 150].includes(first.code));
     await client.send("NOOP");
     const received = await readAll(data);
-    assert.deepEqual(received, content);
+    assertSameBytes(received, content);
     assert.equal((await client.read()).code, 226);
     assert.equal((await client.read()).code, 200);
   });

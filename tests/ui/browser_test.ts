@@ -177,7 +177,7 @@ Deno.test({
               const states = await settled(page);
               assert.equal(states["dropped.bin"], "done");
               assert.equal(states["dropped.txt"], "done");
-              assert.deepEqual(
+              assertSameBytes(
                 await Deno.readFile(`${server.root}/incoming/dropped.bin`),
                 pattern(5000, 3),
               );
