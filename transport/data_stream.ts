@@ -35,8 +35,9 @@ export interface TlsFlow {
   /** Resolves when the encrypted bytes TLS produced have all been handed to the TCP socket. */
   flushed(): Promise<void>;
   /**
-   * Why the TCP stream under TLS ended abnormally (a reset), or undefined
-   * while it is open or after a clean end (FIN).
+   * Why the TCP stream under TLS ended abnormally (a reset): set when that
+   * end is handed to TLS, after TLS has had the bytes read before it. A TLS
+   * stream that ended before (close_notify) ended cleanly.
    */
   readonly broken?: Error | undefined;
 }
@@ -52,9 +53,9 @@ const HIGH_WATER = 512 * 1024;
 /**
  * A TLS data connection behind the {@linkcode DataStream} interface. Reads
  * return null only after the peer's close_notify or a clean end of stream,
- * so an upload is never cut short; once every byte received before a reset
- * has been read, the next read throws the reset. Writes wait for the socket
- * to drain.
+ * so an upload is never cut short; a stream ended by a reset under it, with
+ * no close_notify before, throws the reset once every byte received before
+ * it has been read. Writes wait for the socket to drain.
  *
  * @example
  * ```ts ignore
@@ -70,6 +71,7 @@ export class TlsDataStream implements DataStream {
   readonly #chunks: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
+  #brokenAtEnd: Error | undefined;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
   #closing = false;
@@ -94,19 +96,23 @@ export class TlsDataStream implements DataStream {
       }
       this.#notify();
     });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#notify();
-    });
+    socket.on("end", () => this.#end());
     socket.on("error", (error: Error) => {
       this.#error ??= error;
       this.#notify();
     });
     socket.on("close", () => {
       clearTimeout(this.#graceTimer);
-      this.#ended = true;
-      this.#notify();
+      this.#end();
     });
+  }
+
+  /** The TLS stream ended: by close_notify or a clean end, or by a reset under it. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#brokenAtEnd = this.#flow.broken;
+    this.#notify();
   }
 
   #notify(): void {
@@ -121,7 +127,7 @@ export class TlsDataStream implements DataStream {
       // A reset is not an end: what the peer sent after the bytes read may be lost (an upload
       // cut by a reset must not look complete).
       if (this.#ended) {
-        if (this.#flow.broken) throw this.#flow.broken;
+        if (this.#brokenAtEnd) throw this.#brokenAtEnd;
         return null;
       }
       await new Promise<void>((resolve) => (this.#wake = resolve));

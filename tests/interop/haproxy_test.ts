@@ -153,7 +153,12 @@ async function lftpRound(b: Balanced, tls: boolean, name: string): Promise<strin
   await Deno.writeFile(`${b.local}/${name}`, content);
   const script = [
     `set net:socket-bind-ipv4 ${CLIENT}`,
-    "set net:max-retries 1",
+    // Now and then (about 1 run in 15 on a loaded machine) lftp's TLS upload reaches the
+    // instance through HAProxy as a reset with its last bytes lost; ferry answers 426 (before,
+    // it stored the part as complete) and lftp tries again, once, a second later.
+    "set net:max-retries 2",
+    "set net:reconnect-interval-base 1",
+    "set net:reconnect-interval-multiplier 1",
     "set net:timeout 20",
     "set cmd:fail-exit yes",
     "set ftp:passive-mode on",

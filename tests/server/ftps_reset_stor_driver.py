@@ -1,12 +1,12 @@
 """Uploads to a ferry server over explicit FTPS (PROT P) and ends the data connection.
 
-Usage: ftps_reset_stor_driver.py PORT TLS_VERSION(1.2|1.3) NAME SIZE reset|clean
+Usage: ftps_reset_stor_driver.py PORT TLS_VERSION(1.2|1.3) NAME SIZE reset|clean|notify-reset
 
 Logs in as alice, sends PBSZ 0, PROT P, TYPE I, PASV and STOR NAME, makes the
 data connection TLS resuming the control connection's session, and sends
 SIZE bytes (byte i is i * 7 % 256). Then "clean" sends close_notify and
 closes; "reset" closes with SO_LINGER 0 and no close_notify, so the server
-sees a TCP reset. Prints one JSON line: the final reply, or the error.
+sees a TCP reset; "notify-reset" sends close_notify and a second later resets. Prints one JSON line: the final reply, or the error.
 """
 
 import ftplib
@@ -15,6 +15,7 @@ import socket
 import ssl
 import struct
 import sys
+import time
 
 port, version, name, size, mode = (
     int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
@@ -40,6 +41,17 @@ try:
     conn.sendall(bytes(i * 7 % 256 for i in range(size)))
     if mode == "clean":
         conn.unwrap().close()
+    elif mode == "notify-reset":
+        # close_notify, then (once it has surely arrived) a reset: the server's records left
+        # unread, as some clients end a TLS upload.
+        conn.setblocking(False)
+        try:
+            conn.unwrap()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        time.sleep(1)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
     else:
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         conn.close()

@@ -1,9 +1,10 @@
 /**
  * A PROT P upload cut by a TCP reset (no close_notify) must not look
- * complete: the server answers 426 and keeps what arrived, while the same
- * upload closed cleanly answers 226 with every byte. Before, a reset ended
- * the TLS stream like a FIN, and through HAProxy an lftp upload whose end was
- * lost to a reset was stored as 64 KiB of 300 kB with "226 Transfer complete".
+ * complete: the server answers 426 and keeps what arrived. An upload that
+ * sent close_notify answers 226 with every byte, whether the client then
+ * closes or resets. Before, a reset ended the TLS stream like a FIN: through
+ * HAProxy, an lftp upload whose last bytes a reset had lost was stored as
+ * 64 KiB of 300 kB with "226 Transfer complete".
  *
  * @module
  */
@@ -26,7 +27,7 @@ async function upload(
   port: number,
   version: string,
   name: string,
-  mode: "reset" | "clean",
+  mode: "reset" | "clean" | "notify-reset",
 ): Promise<Record<string, string>> {
   const output = await new Deno.Command("python3", {
     args: [DRIVER, String(port), version, name, String(SIZE), mode],
@@ -41,7 +42,7 @@ async function upload(
 }
 
 for (const version of ["1.2", "1.3"]) {
-  Deno.test(`TLS ${version}: a PROT P upload cut by a reset answers 426 and keeps only what arrived; a clean one answers 226`, async () => {
+  Deno.test(`TLS ${version}: a PROT P upload cut by a reset answers 426 and keeps only what arrived; after close_notify it answers 226`, async () => {
     const server = await startTestServer(await tlsServerOptions());
     try {
       const cut = await upload(server.port, version, "cut.bin", "reset");
@@ -56,6 +57,12 @@ for (const version of ["1.2", "1.3"]) {
       assert.equal(whole.error, undefined, whole.error);
       assert.match(whole.final ?? "", /^226 /);
       assertSameBytes(await Deno.readFile(`${server.root}/whole.bin`), expected(SIZE), "whole.bin");
+
+      // close_notify, a second later a reset: everything arrived, the reset changes nothing.
+      const ended = await upload(server.port, version, "ended.bin", "notify-reset");
+      assert.equal(ended.error, undefined, ended.error);
+      assert.match(ended.final ?? "", /^226 /, server.logs.join("\n"));
+      assertSameBytes(await Deno.readFile(`${server.root}/ended.bin`), expected(SIZE), "ended.bin");
     } finally {
       await server.close();
     }
