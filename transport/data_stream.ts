@@ -34,6 +34,12 @@ export interface TlsFlow {
   release(): void;
   /** Resolves when the encrypted bytes TLS produced have all been handed to the TCP socket. */
   flushed(): Promise<void>;
+  /**
+   * Why the TCP stream under TLS ended abnormally (a reset): set when that
+   * end is handed to TLS, after TLS has had the bytes read before it. A TLS
+   * stream that ended before (close_notify) ended cleanly.
+   */
+  readonly broken?: Error | undefined;
 }
 
 /** How long a closing TLS data connection may take to say goodbye before it is destroyed. */
@@ -46,8 +52,10 @@ const HIGH_WATER = 512 * 1024;
 
 /**
  * A TLS data connection behind the {@linkcode DataStream} interface. Reads
- * return null only after the peer's close_notify or end of stream, so an
- * upload is never cut short; writes wait for the socket to drain.
+ * return null only after the peer's close_notify or a clean end of stream,
+ * so an upload is never cut short; a stream ended by a reset under it, with
+ * no close_notify before, throws the reset once every byte received before
+ * it has been read. Writes wait for the socket to drain.
  *
  * @example
  * ```ts ignore
@@ -63,6 +71,7 @@ export class TlsDataStream implements DataStream {
   readonly #chunks: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
+  #brokenAtEnd: Error | undefined;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
   #closing = false;
@@ -87,19 +96,23 @@ export class TlsDataStream implements DataStream {
       }
       this.#notify();
     });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#notify();
-    });
+    socket.on("end", () => this.#end());
     socket.on("error", (error: Error) => {
       this.#error ??= error;
       this.#notify();
     });
     socket.on("close", () => {
       clearTimeout(this.#graceTimer);
-      this.#ended = true;
-      this.#notify();
+      this.#end();
     });
+  }
+
+  /** The TLS stream ended: by close_notify or a clean end, or by a reset under it. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#brokenAtEnd = this.#flow.broken;
+    this.#notify();
   }
 
   #notify(): void {
@@ -111,7 +124,12 @@ export class TlsDataStream implements DataStream {
   async read(buffer: Uint8Array): Promise<number | null> {
     while (this.#chunks.length === 0) {
       if (this.#error) throw this.#error;
-      if (this.#ended) return null;
+      // A reset is not an end: what the peer sent after the bytes read may be lost (an upload
+      // cut by a reset must not look complete).
+      if (this.#ended) {
+        if (this.#brokenAtEnd) throw this.#brokenAtEnd;
+        return null;
+      }
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
     let n = 0;

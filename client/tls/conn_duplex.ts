@@ -45,6 +45,7 @@ export class ConnDuplex extends Duplex implements TlsFlow {
   #held = false;
   #reading = false;
   #closed = false;
+  #broken: Error | undefined;
   #writeError: Error | undefined;
   #waitingWrite: (() => void) | undefined;
   #drained: (() => void)[] = [];
@@ -72,12 +73,21 @@ export class ConnDuplex extends Duplex implements TlsFlow {
         }
         if (!this.push(buffer.subarray(0, n))) return;
       }
-    } catch {
-      // reset or closed: whatever was read stays readable, then the stream ends
+    } catch (error) {
+      // Reset or closed: whatever was read stays readable, then the stream ends; a reset
+      // (not our own close) is remembered, so that a cut-short download is not complete.
+      if (!this.#closed && !this.destroyed) {
+        this.#broken ??= error instanceof Error ? error : new Error(String(error));
+      }
       if (!this.destroyed) this.push(null);
     } finally {
       this.#reading = false;
     }
+  }
+
+  /** The error that ended the TCP connection (a reset), or undefined. */
+  get broken(): Error | undefined {
+    return this.#broken;
   }
 
   /** Stops reading the TCP connection (the reader of decrypted data is behind). */

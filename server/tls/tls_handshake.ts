@@ -26,6 +26,8 @@ const EXTENSION_PRE_SHARED_KEY = 41;
 const EXTENSION_SUPPORTED_VERSIONS = 43;
 /** How long a cleanly closed connection may take to flush before it is destroyed. */
 const CLOSE_FLUSH_MS = 5_000;
+/** How long after a reset TLS may take with the bytes read before it, before the end. */
+const RESET_SETTLE_MS = 50;
 /** Stop looking after this many bytes in one direction; handshakes are far smaller. */
 const OBSERVE_LIMIT = 256 * 1024;
 
@@ -228,6 +230,8 @@ export class TappedSocket extends Duplex {
   readonly observer: HandshakeObserver = new HandshakeObserver();
   readonly #socket: Socket;
   #inputEnded = false;
+  #broken: Error | undefined;
+  #resetTimer: ReturnType<typeof setTimeout> | undefined;
   #held = false;
   #written = 0;
 
@@ -238,10 +242,32 @@ export class TappedSocket extends Duplex {
     if (pending && pending.length > 0) this.#incoming(pending);
     socket.on("data", (chunk: Uint8Array) => this.#incoming(chunk));
     // However the TCP stream ends (FIN, reset, close), the bytes already read are kept and
-    // handed to TLS before the end: an upload followed by a reset is not cut short here.
+    // handed to TLS before the end. After a reset the end waits a moment, so that TLS can
+    // finish with those bytes first: a close_notify among them ends the TLS stream cleanly
+    // before `broken` is set; otherwise the reader sees `broken` and the upload is not
+    // complete.
     socket.on("end", () => this.#endOfInput());
-    socket.on("error", () => this.#endOfInput());
-    socket.on("close", () => this.#endOfInput());
+    socket.on("error", (error: Error) => this.#resetOfInput(error));
+    socket.on("close", (hadError: boolean) => {
+      if (hadError) this.#resetOfInput(new Error("Connection reset"));
+      else this.#endOfInput();
+    });
+  }
+
+  /**
+   * The error that ended the TCP stream (a reset), set as its end is handed
+   * to TLS; undefined while open or after a clean end (FIN).
+   */
+  get broken(): Error | undefined {
+    return this.#broken;
+  }
+
+  #resetOfInput(error: Error): void {
+    if (this.#inputEnded || this.#resetTimer !== undefined) return;
+    this.#resetTimer = setTimeout(() => {
+      this.#broken = error;
+      this.#endOfInput();
+    }, RESET_SETTLE_MS);
   }
 
   #endOfInput(): void {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { ExitCode } from "../../client/errors.ts";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import { readTree, runClient } from "./cli_run.ts";
@@ -66,11 +67,11 @@ for (const mode of ["passive", "active"]) {
       const flags = mode === "active" ? ["--active", "-v"] : ["-v"];
       const up = await runClient(["put", ...flags, `${local}/data.bin`, `${url}/`]);
       ok(up, "put");
-      assert.deepEqual(await Deno.readFile(`${server.root}/data.bin`), data);
+      assertSameBytes(await Deno.readFile(`${server.root}/data.bin`), data);
       assert.match(up.stderr, mode === "active" ? /> EPRT / : /> EPSV/);
       const down = await runClient(["get", ...flags, `${url}/data.bin`, `${local}/back.bin`]);
       ok(down, "get");
-      assert.deepEqual(await Deno.readFile(`${local}/back.bin`), data);
+      assertSameBytes(await Deno.readFile(`${local}/back.bin`), data);
       assert.match(down.stderr, /> TYPE I/);
     },
   );
@@ -107,7 +108,7 @@ withServer(
     const result = await runClient(["put", "--type", "auto", "-v", `${local}/fake.txt`, `${url}/`]);
     ok(result);
     assert.doesNotMatch(result.stderr, /> TYPE A/);
-    assert.deepEqual(await Deno.readFile(`${server.root}/fake.txt`), binary);
+    assertSameBytes(await Deno.readFile(`${server.root}/fake.txt`), binary);
     const text = await runClient(["put", "--type", "auto", "-v", `${local}/real.txt`, `${url}/`]);
     ok(text);
     assert.match(text.stderr, /> TYPE A/);
@@ -120,7 +121,7 @@ withServer("cat writes a binary file to stdout unchanged", async (server, url) =
   await Deno.writeFile(`${server.root}/blob`, data);
   const result = await runClient(["cat", `${url}/blob`]);
   ok(result);
-  assert.deepEqual(result.stdoutBytes, data);
+  assertSameBytes(result.stdoutBytes, data);
 });
 
 withServer(
@@ -171,14 +172,14 @@ withServer(
     const down = await runClient(["get", "-c", "-v", `${url}/big.bin`, `${local}/big.bin`]);
     ok(down);
     assert.match(down.stderr, /> REST 77777/);
-    assert.deepEqual(await Deno.readFile(`${local}/big.bin`), data);
+    assertSameBytes(await Deno.readFile(`${local}/big.bin`), data);
 
     await Deno.writeFile(`${local}/up.bin`, data);
     await Deno.writeFile(`${server.root}/up.bin`, data.subarray(0, 123_456));
     const up = await runClient(["put", "--continue", "-v", `${local}/up.bin`, `${url}/up.bin`]);
     ok(up);
     assert.match(up.stderr, /> REST 123456/);
-    assert.deepEqual(await Deno.readFile(`${server.root}/up.bin`), data);
+    assertSameBytes(await Deno.readFile(`${server.root}/up.bin`), data);
   },
 );
 
@@ -194,7 +195,7 @@ withServer(
     ok(result);
     assert.equal(result.stderr.match(/> PASS \*\*\*\*/g)?.length, 3);
     for (let i = 0; i < 6; i++) {
-      assert.deepEqual(
+      assertSameBytes(
         await Deno.readFile(`${server.root}/f${i}.bin`),
         await Deno.readFile(`${local}/f${i}.bin`),
       );

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import {
   assertDataConnections,
   describeVariant,
@@ -100,7 +101,7 @@ for (const variant of VARIANTS) {
           ]);
           assert.ok(commands.includes("TYPE I"), commands.join("\n"));
           assert.ok(commands.includes("STOR uploaded binary.bin"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(fixture.real("uploaded binary.bin")), content);
+          assertSameBytes(await Deno.readFile(fixture.real("uploaded binary.bin")), content);
         });
 
         await t.step("downloads a binary file byte for byte", async () => {
@@ -109,7 +110,7 @@ for (const variant of VARIANTS) {
             `${fixture.local}/downloaded photo.bin`,
             url(fixture, variant, `${DOCS}/photo data.bin`),
           ]);
-          assert.deepEqual(
+          assertSameBytes(
             await Deno.readFile(`${fixture.local}/downloaded photo.bin`),
             fixture.binary,
           );
@@ -150,7 +151,7 @@ for (const variant of VARIANTS) {
             url(fixture, variant, `${DOCS}/photo data.bin`),
           ]);
           assert.ok(commands.includes("REST 123456"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(partial), fixture.binary);
+          assertSameBytes(await Deno.readFile(partial), fixture.binary);
         });
 
         await t.step("resumes an interrupted upload with APPE", async () => {
@@ -165,7 +166,7 @@ for (const variant of VARIANTS) {
             url(fixture, variant, "half upload.bin"),
           ]);
           assert.ok(commands.includes("APPE half upload.bin"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(fixture.real("half upload.bin")), content);
+          assertSameBytes(await Deno.readFile(fixture.real("half upload.bin")), content);
         });
 
         await t.step("renames a file with RNFR and RNTO", async () => {

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { fileURLToPath } from "node:url";
 import {
   assertDataConnections,
@@ -103,7 +104,7 @@ for (const variant of VARIANTS) {
             ["stor", `${fixture.local}/upload source.bin`, "uploaded binary.bin"],
           ]);
           assert.ok(commands.includes("TYPE I"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(fixture.real("uploaded binary.bin")), content);
+          assertSameBytes(await Deno.readFile(fixture.real("uploaded binary.bin")), content);
         });
 
         await t.step("reads checksums with HASH, OPTS HASH and XCRC", async () => {
@@ -125,7 +126,7 @@ for (const variant of VARIANTS) {
 
         await t.step("downloads a binary file byte for byte", async () => {
           await call([["retr", `${DOCS}/photo data.bin`, `${fixture.local}/downloaded.bin`]]);
-          assert.deepEqual(await Deno.readFile(`${fixture.local}/downloaded.bin`), fixture.binary);
+          assertSameBytes(await Deno.readFile(`${fixture.local}/downloaded.bin`), fixture.binary);
         });
 
         await t.step("uploads text with storlines, stored with LF endings", async () => {
@@ -158,7 +159,7 @@ for (const variant of VARIANTS) {
             ["retr_rest", `${DOCS}/photo data.bin`, partial, 123_456],
           ]);
           assert.ok(commands.includes("REST 123456"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(partial), fixture.binary);
+          assertSameBytes(await Deno.readFile(partial), fixture.binary);
         });
 
         await t.step("resumes an interrupted upload with REST and STOR", async () => {
@@ -173,7 +174,7 @@ for (const variant of VARIANTS) {
           assert.equal(results[0], 70_000);
           assert.ok(commands.includes("REST 70000"), commands.join("\n"));
           assert.equal(results[2], 150_000);
-          assert.deepEqual(await Deno.readFile(fixture.real("half upload.bin")), content);
+          assertSameBytes(await Deno.readFile(fixture.real("half upload.bin")), content);
         });
 
         await t.step("renames a file", async () => {

@@ -13,8 +13,10 @@ import ftplib
 import io
 import json
 import os
-import ssl
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
+from ftps_session import login  # noqa: E402
 
 port, version, root, reuse = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "yes"
 
@@ -31,17 +33,7 @@ class ReusingFTP_TLS(ftplib.FTP_TLS):
         return conn, size
 
 
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
-version_pin = ssl.TLSVersion.TLSv1_2 if version == "1.2" else ssl.TLSVersion.TLSv1_3
-context.minimum_version = version_pin
-context.maximum_version = version_pin
-
-ftp = (ReusingFTP_TLS if reuse else ftplib.FTP_TLS)(context=context, timeout=20)
-ftp.connect("127.0.0.1", port)
-ftp.login("alice", "wonderland")
-ftp.prot_p()
+ftp = login(port, version, ReusingFTP_TLS if reuse else ftplib.FTP_TLS)
 transfers = 0
 failures = []
 for size in [0, 1, 100, 16384, 70000, 2_000_000]:

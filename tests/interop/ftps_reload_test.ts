@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { withServer } from "../helpers/raw_client.ts";
 import { tlsServerOptions, TlsTestClient } from "../helpers/tls_client.ts";
 import { makeCertificate } from "../../server/cli/cert_command.ts";
@@ -70,8 +71,8 @@ Deno.test({
         const text = new TextDecoder().decode(result.stdout) +
           new TextDecoder().decode(result.stderr);
         assert.equal(result.code, 0, text);
-        assert.deepEqual(await Deno.readFile(`${dir}/first`), content);
-        assert.deepEqual(await Deno.readFile(`${dir}/second`), content);
+        assertSameBytes(await Deno.readFile(`${dir}/first`), content);
+        assertSameBytes(await Deno.readFile(`${dir}/second`), content);
         const data = server.logs.filter((line) => line.includes(" data-tls "));
         assert.ok(data.length >= 3, data.join("\n"));
         for (const line of data) assert.match(line, /reused=true ok=true/);

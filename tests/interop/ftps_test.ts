@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { withServer } from "../helpers/raw_client.ts";
 import type { TestServer } from "../helpers/test_server.ts";
 import { tlsServerOptions } from "../helpers/tls_client.ts";
@@ -68,10 +69,10 @@ for (const tls of ["1.2", "1.3"] as const) {
           try {
             const got = await curl(tls, ...extra, `${url}/down.bin`, "-o", `${dir}/d`);
             assert.equal(got.code, 0, got.out);
-            assert.deepEqual(await Deno.readFile(`${dir}/d`), content);
+            assertSameBytes(await Deno.readFile(`${dir}/d`), content);
             const put = await curl(tls, ...extra, "-T", `${dir}/d`, `${url}/up.bin`);
             assert.equal(put.code, 0, put.out);
-            assert.deepEqual(await Deno.readFile(`${server.root}/up.bin`), content);
+            assertSameBytes(await Deno.readFile(`${server.root}/up.bin`), content);
           } finally {
             await Deno.remove(dir, { recursive: true });
           }
@@ -115,10 +116,10 @@ Deno.test({
       try {
         const got = await curl("1.3", `${url}/down.bin`, "-o", `${dir}/d`);
         assert.equal(got.code, 0, got.out);
-        assert.deepEqual(await Deno.readFile(`${dir}/d`), content);
+        assertSameBytes(await Deno.readFile(`${dir}/d`), content);
         const put = await curl("1.3", "-T", `${dir}/d`, `${url}/up.bin`);
         assert.equal(put.code, 0, put.out);
-        assert.deepEqual(await Deno.readFile(`${server.root}/up.bin`), content);
+        assertSameBytes(await Deno.readFile(`${server.root}/up.bin`), content);
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
@@ -163,8 +164,8 @@ for (const tls of ["1.2", "1.3"] as const) {
               `get down.bin -o ${dir}/d; put ${dir}/d -o up.bin`,
             );
             assert.equal(result.code, 0, result.out);
-            assert.deepEqual(await Deno.readFile(`${dir}/d`), content);
-            assert.deepEqual(await Deno.readFile(`${server.root}/up.bin`), content);
+            assertSameBytes(await Deno.readFile(`${dir}/d`), content);
+            assertSameBytes(await Deno.readFile(`${server.root}/up.bin`), content);
           } finally {
             await Deno.remove(dir, { recursive: true });
           }
@@ -196,10 +197,10 @@ Deno.test({
             `ftp://127.0.0.1:${server.port}/curl${round}.bin`,
           );
           assert.equal(viaCurl.code, 0, viaCurl.out);
-          assert.deepEqual(await Deno.readFile(`${server.root}/curl${round}.bin`), content);
+          assertSameBytes(await Deno.readFile(`${server.root}/curl${round}.bin`), content);
           const viaLftp = await lftp(server, "1.3", true, `put ${dir}/big -o lftp${round}.bin`);
           assert.equal(viaLftp.code, 0, viaLftp.out);
-          assert.deepEqual(await Deno.readFile(`${server.root}/lftp${round}.bin`), content);
+          assertSameBytes(await Deno.readFile(`${server.root}/lftp${round}.bin`), content);
         }
       } finally {
         await Deno.remove(dir, { recursive: true });

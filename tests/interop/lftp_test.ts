@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import {
   assertDataConnections,
   describeRun,
@@ -129,14 +130,14 @@ for (const variant of VARIANTS) {
           ]);
           assert.ok(commands.includes("TYPE I"), commands.join("\n"));
           assert.ok(commands.includes("STOR uploaded binary.bin"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(fixture.real("uploaded binary.bin")), content);
+          assertSameBytes(await Deno.readFile(fixture.real("uploaded binary.bin")), content);
         });
 
         await t.step("downloads a binary file byte for byte", async () => {
           await call([
             `get ${q(`${DOCS}/photo data.bin`)} -o ${q(`${fixture.local}/downloaded.bin`)}`,
           ]);
-          assert.deepEqual(await Deno.readFile(`${fixture.local}/downloaded.bin`), fixture.binary);
+          assertSameBytes(await Deno.readFile(`${fixture.local}/downloaded.bin`), fixture.binary);
         });
 
         await t.step("uploads a text file in ASCII mode, stored with LF endings", async () => {
@@ -164,7 +165,7 @@ for (const variant of VARIANTS) {
             `get -c ${q(`${DOCS}/photo data.bin`)} -o ${q(partial)}`,
           ]);
           assert.ok(commands.includes("REST 123456"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(partial), fixture.binary);
+          assertSameBytes(await Deno.readFile(partial), fixture.binary);
         });
 
         await t.step("resumes an interrupted upload with REST and STOR", async () => {
@@ -175,7 +176,7 @@ for (const variant of VARIANTS) {
             `put -c ${q(`${fixture.local}/whole upload.bin`)} -o ${q("half upload.bin")}`,
           ]);
           assert.ok(commands.includes("REST 70000"), commands.join("\n"));
-          assert.deepEqual(await Deno.readFile(fixture.real("half upload.bin")), content);
+          assertSameBytes(await Deno.readFile(fixture.real("half upload.bin")), content);
         });
 
         await t.step("renames a file", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { parseEpsvReply } from "../../protocol/address.ts";
 import { RawClient, text, withServer, withTimeout } from "../helpers/raw_client.ts";
 import { tlsServerOptions, TlsTestClient } from "../helpers/tls_client.ts";
@@ -114,7 +115,7 @@ Deno.test("a PROT P download over a TLS data connection is byte-identical (reuse
       const result = await client.download("RETR r.bin");
       assert.ok([125, 150].includes(result.preliminary.code));
       assert.equal(result.final.code, 226);
-      assert.deepEqual(result.data, content);
+      assertSameBytes(result.data, content);
     } finally {
       client.close();
     }

@@ -12,23 +12,17 @@ session was reused, or the error that stopped it.
 
 import ftplib
 import json
+import os
 import socket
 import ssl
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
+from ftps_session import login, report_and_quit  # noqa: E402
+
 port, version, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
-pin = ssl.TLSVersion.TLSv1_2 if version == "1.2" else ssl.TLSVersion.TLSv1_3
-context.minimum_version = pin
-context.maximum_version = pin
-
-ftp = ftplib.FTP_TLS(context=context, timeout=20)
-ftp.connect("127.0.0.1", port)
-ftp.login("alice", "wonderland")
-ftp.prot_p()
+ftp = login(port, version)
 ftp.voidcmd("TYPE I")
 _, data_port = ftplib.parse227(ftp.sendcmd("PASV"))
 print(json.dumps({"port": data_port}), flush=True)
@@ -38,7 +32,7 @@ result = {}
 try:
     conn = socket.create_connection(("127.0.0.1", data_port), timeout=20)
     result["preliminary"] = ftp.sendcmd(f"RETR {name}")
-    conn = context.wrap_socket(conn, server_hostname="127.0.0.1", session=ftp.sock.session)
+    conn = ftp.context.wrap_socket(conn, server_hostname="127.0.0.1", session=ftp.sock.session)
     result["reused"] = conn.session_reused
     chunks = []
     while chunk := conn.recv(65536):
@@ -52,8 +46,4 @@ try:
     result["final"] = ftp.getresp()
 except (OSError, EOFError, ssl.SSLError, ftplib.Error) as error:
     result["error"] = f"{type(error).__name__}: {error}"
-print(json.dumps(result), flush=True)
-try:
-    ftp.quit()
-except (OSError, EOFError, ftplib.Error):
-    ftp.close()
+report_and_quit(ftp, result)

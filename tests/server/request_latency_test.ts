@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import * as path from "node:path";
 import { parseEpsvReply } from "../../protocol/address.ts";
 import {
@@ -75,10 +76,10 @@ Deno.test("STOR and RETR around the synchronous file I/O limit are byte-identica
       const content = randomBytes(size);
       const name = `f${size}.bin`;
       assert.equal((await client.upload(`STOR ${name}`, content)).final.code, 226, name);
-      assert.deepEqual(await Deno.readFile(`${server.root}/${name}`), content, name);
+      assertSameBytes(await Deno.readFile(`${server.root}/${name}`), content, name);
       const retrieved = await client.download(`RETR ${name}`);
       assert.equal(retrieved.final.code, 226, name);
-      assert.deepEqual(retrieved.data, content, name);
+      assertSameBytes(retrieved.data, content, name);
     }
     // From a REST offset, on both sides of the limit.
     const content = randomBytes(200 * KiB);
@@ -87,7 +88,7 @@ Deno.test("STOR and RETR around the synchronous file I/O limit are byte-identica
       await client.expect(`REST ${offset}`, 350);
       const retrieved = await client.download("RETR rest.bin");
       assert.equal(retrieved.final.code, 226);
-      assert.deepEqual(retrieved.data, content.subarray(offset));
+      assertSameBytes(retrieved.data, content.subarray(offset));
     }
   });
 });
@@ -120,8 +121,8 @@ Deno.test("a file read from storage is read to its real end, even if it grew aft
         offset += chunk.length;
       }
       assert.equal(all.length, first + more);
-      assert.deepEqual(all.subarray(0, first), head);
-      assert.deepEqual(all.subarray(first), tail);
+      assertSameBytes(all.subarray(0, first), head);
+      assertSameBytes(all.subarray(first), tail);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { RawClient, withServer } from "../helpers/raw_client.ts";
 
 Deno.test("twenty sessions storing and retrieving distinct files at once all succeed", async () => {
@@ -13,13 +14,13 @@ Deno.test("twenty sessions storing and retrieving distinct files at once all suc
       assert.equal(stored.final.code, 226);
       const retrieved = await client.download(`RETR file-${index}.bin`);
       assert.equal(retrieved.final.code, 226);
-      assert.deepEqual(retrieved.data, content);
+      assertSameBytes(retrieved.data, content);
       await client.expect("QUIT", 221);
       return content;
     });
     const contents = await Promise.all(sessions);
     for (const [index, content] of contents.entries()) {
-      assert.deepEqual(await Deno.readFile(`${server.root}/file-${index}.bin`), content);
+      assertSameBytes(await Deno.readFile(`${server.root}/file-${index}.bin`), content);
     }
   });
 });

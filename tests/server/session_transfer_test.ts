@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import * as net from "node:net";
 import { parsePasvReply } from "../../protocol/address.ts";
 import { parseMlsxLine } from "../../protocol/listing.ts";
@@ -31,12 +32,12 @@ Deno.test("STOR then RETR of 3 MB of random bytes in TYPE I is byte-identical", 
     const stored = await client.upload("STOR random.bin", content);
     assert.ok([125, 150].includes(stored.preliminary!.code));
     assert.equal(stored.final.code, 226);
-    assert.deepEqual(await Deno.readFile(`${server.root}/random.bin`), content);
+    assertSameBytes(await Deno.readFile(`${server.root}/random.bin`), content);
     const retrieved = await client.download("RETR random.bin");
     assert.ok([125, 150].includes(retrieved.preliminary!.code));
     assert.equal(retrieved.final.code, 226);
     assert.equal(retrieved.data.length, content.length);
-    assert.deepEqual(retrieved.data, content);
+    assertSameBytes(retrieved.data, content);
   });
 });
 
@@ -392,7 +393,7 @@ Deno.test("a command sent during a transfer is answered after the 226", async ()
     assert.ok([125, 150].includes(first.code));
     await client.send("NOOP");
     const received = await readAll(data);
-    assert.deepEqual(received, content);
+    assertSameBytes(received, content);
     assert.equal((await client.read()).code, 226);
     assert.equal((await client.read()).code, 200);
   });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { pump } from "../../transport/pump.ts";
 
 function source(data: Uint8Array, chunk: number) {
@@ -33,7 +34,7 @@ Deno.test("pump() moves every byte in order while reads and writes overlap", asy
     },
   );
   assert.equal(total, data.length);
-  assert.deepEqual(new Uint8Array(out.flatMap((chunk) => [...chunk])), data);
+  assertSameBytes(new Uint8Array(out.flatMap((chunk) => [...chunk])), data);
   assert.ok(overlapped, "a read ran while a write was in flight");
 });
 

@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import type { Browser, Page } from "playwright-core";
 import { startTestServer, type TestServer } from "../helpers/test_server.ts";
 import { testCertificate, tlsServerOptions } from "../helpers/tls_client.ts";
@@ -95,7 +96,7 @@ Deno.test({
             );
             await row(page, "remote", "data.bin").dblclick();
             assert.deepEqual(await settled(page), { "data.bin": "done" });
-            assert.deepEqual(await Deno.readFile(`${fx.local}/data.bin`), data);
+            assertSameBytes(await Deno.readFile(`${fx.local}/data.bin`), data);
             await row(page, "local", "data.bin").waitFor();
             // A folder, recursively, by the Download button.
             await row(page, "remote", "deep").click();
@@ -157,7 +158,7 @@ Deno.test({
               await page.waitForSelector('#remote-pane .crumbs [aria-current="location"]');
               await page.setInputFiles("#file-input", `${desktop}/chosen.bin`);
               assert.equal((await settled(page))["chosen.bin"], "done");
-              assert.deepEqual(await Deno.readFile(`${server.root}/incoming/chosen.bin`), chosen);
+              assertSameBytes(await Deno.readFile(`${server.root}/incoming/chosen.bin`), chosen);
               // A drop of two files, as the desktop's file manager hands them over.
               const dropped = await page.evaluateHandle((bytes: number[]) => {
                 // deno-lint-ignore no-explicit-any
@@ -176,7 +177,7 @@ Deno.test({
               const states = await settled(page);
               assert.equal(states["dropped.bin"], "done");
               assert.equal(states["dropped.txt"], "done");
-              assert.deepEqual(
+              assertSameBytes(
                 await Deno.readFile(`${server.root}/incoming/dropped.bin`),
                 pattern(5000, 3),
               );
@@ -275,7 +276,7 @@ Deno.test({
             assert.equal(await page.isDisabled('#conflict-dialog [data-choice="resume"]'), false);
             await answerConflict(page, "resume");
             assert.equal((await settled(page))["big.bin"], "done");
-            assert.deepEqual(await Deno.readFile(`${fx.local}/big.bin`), big);
+            assertSameBytes(await Deno.readFile(`${fx.local}/big.bin`), big);
             await page.click("#log-panel summary");
             assert.match(await page.textContent("#log") ?? "", /> REST 70000/);
 
@@ -445,7 +446,7 @@ Deno.test({
               );
               await row(fx.page, "remote", "secure.bin").dblclick();
               assert.equal((await settled(fx.page))["secure.bin"], "done");
-              assert.deepEqual(await Deno.readFile(`${fx.local}/secure.bin`), data);
+              assertSameBytes(await Deno.readFile(`${fx.local}/secure.bin`), data);
               await fx.page.click("#log-panel summary");
               assert.match(await fx.page.textContent("#log") ?? "", /> PROT P/);
               await screenshot(fx.page, "07-ftps");
@@ -532,7 +533,7 @@ Deno.test({
               '#queue-body tr[data-state="done"] + tr[data-state="done"]',
             );
             assert.equal((await settled(fx.page))["slow.bin"], "done");
-            assert.deepEqual(await Deno.readFile(`${fx.local}/slow.bin`), data);
+            assertSameBytes(await Deno.readFile(`${fx.local}/slow.bin`), data);
           } finally {
             await fx.close();
           }

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../helpers/assert_bytes.ts";
 import { PEER_SERVERS, PEER_USER, peerServerMissing, startPeerServer } from "../interop/servers.ts";
 import { browserMissing, connect, launchBrowser, openUi, row, settled } from "./ui_helpers.ts";
 
@@ -42,7 +43,7 @@ for (const name of PEER_SERVERS) {
           await row(page, "remote", "pub").dblclick();
           await row(page, "remote", "data.bin").dblclick();
           assert.equal((await settled(page))["data.bin"], "done");
-          assert.deepEqual(await Deno.readFile(`${fx.local}/data.bin`), data);
+          assertSameBytes(await Deno.readFile(`${fx.local}/data.bin`), data);
           await page.setInputFiles("#file-input", `${desktop}/up.txt`);
           assert.equal((await settled(page, 2))["up.txt"], "done");
           assert.equal(await Deno.readTextFile(peer.real("/pub/up.txt")), `uploaded to ${name}\n`);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertSameBytes } from "../../helpers/assert_bytes.ts";
 import { runShell } from "../../../client/shell/shell.ts";
 import { shellCompleter } from "../../../client/shell/completion.ts";
 import { streamLineSource } from "../../../client/shell/input.ts";
@@ -225,8 +226,8 @@ Deno.test("runShell() put and get move binary files byte for byte", async () => 
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, /blob\.bin: 300000 bytes sent \(binary\)/);
     assert.match(result.out, /copy\.bin: 300000 bytes received \(binary\)/);
-    assert.deepEqual(await Deno.readFile(`${f.server.root}/blob.bin`), data);
-    assert.deepEqual(await Deno.readFile(`${f.local}/back.bin`), data);
+    assertSameBytes(await Deno.readFile(`${f.server.root}/blob.bin`), data);
+    assertSameBytes(await Deno.readFile(`${f.local}/back.bin`), data);
   });
 });
 
@@ -279,7 +280,7 @@ Deno.test("runShell() set existing continue resumes a partial download", async (
     const result = await f.run(`open ${f.url}\nset existing continue\nget big.bin\n`);
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, /big\.bin: 60000 bytes received/);
-    assert.deepEqual(await Deno.readFile(`${f.local}/big.bin`), data);
+    assertSameBytes(await Deno.readFile(`${f.local}/big.bin`), data);
   });
 });
 
@@ -333,15 +334,15 @@ Deno.test("runShell() type auto sends .txt text as ascii and binary as binary", 
     assert.match(result.out, /> TYPE I/);
     assert.equal(await Deno.readTextFile(`${f.server.root}/notes.txt`), text);
     assert.equal(await Deno.readTextFile(`${f.local}/notes-back.txt`), text);
-    assert.deepEqual(await Deno.readFile(`${f.server.root}/image.png`), data);
-    assert.deepEqual(await Deno.readFile(`${f.server.root}/fake.txt`), data);
-    assert.deepEqual(await Deno.readFile(`${f.local}/image-back.png`), data);
+    assertSameBytes(await Deno.readFile(`${f.server.root}/image.png`), data);
+    assertSameBytes(await Deno.readFile(`${f.server.root}/fake.txt`), data);
+    assertSameBytes(await Deno.readFile(`${f.local}/image-back.png`), data);
 
     // Even type ascii never sends a binary file as ASCII.
     result = await f.run(`open ${f.url}\nset existing overwrite\ntype ascii\nput image.png\n`);
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, /image\.png is not text: sending it as binary/);
-    assert.deepEqual(await Deno.readFile(`${f.server.root}/image.png`), data);
+    assertSameBytes(await Deno.readFile(`${f.server.root}/image.png`), data);
     result = await f.run("type ebcdic\n");
     assert.equal(result.code, 2);
   });
