@@ -9,22 +9,15 @@ import assert from "node:assert/strict";
 import { loadServerTls, TlsSetupError } from "../../../server/tls/tls_context.ts";
 import { serveConfig } from "../../../server/cli/serve_command.ts";
 import { SettingsError } from "../../../server/ops/resolve_settings.ts";
-import { withServer, withTimeout } from "../../helpers/raw_client.ts";
+import { withServer } from "../../helpers/raw_client.ts";
+import { runProgram } from "../../helpers/run_program.ts";
 import { testCertificate } from "../../helpers/tls_client.ts";
 
+/** Runs the openssl command; its output, stdout then stderr (s_client may exit 1 after QUIT). */
 async function openssl(args: string[], stdin = ""): Promise<string> {
-  const child = new Deno.Command("openssl", {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const output = await withTimeout(child.output(), 20_000, "openssl");
-  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  assert.ok(output.success || args[0] === "s_client", text);
+  const result = await runProgram("openssl", args, { stdin, timeoutMs: 20_000 });
+  const text = result.stdout + result.stderr;
+  assert.ok(result.code === 0 || args[0] === "s_client", text);
   return text;
 }
 
