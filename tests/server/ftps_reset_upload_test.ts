@@ -41,30 +41,40 @@ async function upload(
   return JSON.parse(text);
 }
 
-for (const version of ["1.2", "1.3"]) {
-  Deno.test(`TLS ${version}: a PROT P upload cut by a reset answers 426 and keeps only what arrived; after close_notify it answers 226`, async () => {
-    const server = await startTestServer(await tlsServerOptions());
-    try {
-      const cut = await upload(server.port, version, "cut.bin", "reset");
-      assert.equal(cut.error, undefined, `${cut.error}\n${server.logs.join("\n")}`);
-      assert.match(cut.final ?? "", /^426 /, server.logs.join("\n"));
-      const kept = await Deno.readFile(`${server.root}/cut.bin`);
-      assert.ok(kept.length <= SIZE, `${kept.length} bytes kept`);
-      assertSameBytes(kept, expected(SIZE).subarray(0, kept.length), "the partial upload");
-      assert.match(server.logs.join("\n"), / transfer .*verb=STOR path=\/cut\.bin .*ok=false/);
+for (const engine of ["openssl", "node"] as const) {
+  for (const version of ["1.2", "1.3"]) {
+    Deno.test(`${engine}, TLS ${version}: a PROT P upload cut by a reset answers 426 and keeps only what arrived; after close_notify it answers 226`, async () => {
+      const server = await startTestServer(await tlsServerOptions({ tlsEngine: engine }));
+      try {
+        const cut = await upload(server.port, version, "cut.bin", "reset");
+        assert.equal(cut.error, undefined, `${cut.error}\n${server.logs.join("\n")}`);
+        assert.match(cut.final ?? "", /^426 /, server.logs.join("\n"));
+        const kept = await Deno.readFile(`${server.root}/cut.bin`);
+        assert.ok(kept.length <= SIZE, `${kept.length} bytes kept`);
+        assertSameBytes(kept, expected(SIZE).subarray(0, kept.length), "the partial upload");
+        assert.match(server.logs.join("\n"), / transfer .*verb=STOR path=\/cut\.bin .*ok=false/);
 
-      const whole = await upload(server.port, version, "whole.bin", "clean");
-      assert.equal(whole.error, undefined, whole.error);
-      assert.match(whole.final ?? "", /^226 /);
-      assertSameBytes(await Deno.readFile(`${server.root}/whole.bin`), expected(SIZE), "whole.bin");
+        const whole = await upload(server.port, version, "whole.bin", "clean");
+        assert.equal(whole.error, undefined, whole.error);
+        assert.match(whole.final ?? "", /^226 /);
+        assertSameBytes(
+          await Deno.readFile(`${server.root}/whole.bin`),
+          expected(SIZE),
+          "whole.bin",
+        );
 
-      // close_notify, a second later a reset: everything arrived, the reset changes nothing.
-      const ended = await upload(server.port, version, "ended.bin", "notify-reset");
-      assert.equal(ended.error, undefined, ended.error);
-      assert.match(ended.final ?? "", /^226 /, server.logs.join("\n"));
-      assertSameBytes(await Deno.readFile(`${server.root}/ended.bin`), expected(SIZE), "ended.bin");
-    } finally {
-      await server.close();
-    }
-  });
+        // close_notify, a second later a reset: everything arrived, the reset changes nothing.
+        const ended = await upload(server.port, version, "ended.bin", "notify-reset");
+        assert.equal(ended.error, undefined, ended.error);
+        assert.match(ended.final ?? "", /^226 /, server.logs.join("\n"));
+        assertSameBytes(
+          await Deno.readFile(`${server.root}/ended.bin`),
+          expected(SIZE),
+          "ended.bin",
+        );
+      } finally {
+        await server.close();
+      }
+    });
+  }
 }
