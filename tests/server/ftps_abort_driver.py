@@ -12,23 +12,19 @@ seen per kind and the bytes of the whole downloads.
 """
 
 import ftplib
-import json
+import os
 import socket
 import ssl
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "helpers"))
+from ftps_session import login, report_and_quit  # noqa: E402
+
 port, rounds, big = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
-context.minimum_version = ssl.TLSVersion.TLSv1_3
-
-ftp = ftplib.FTP_TLS(context=context, timeout=30)
-ftp.connect("127.0.0.1", port)
-ftp.login("alice", "wonderland")
-ftp.prot_p()
+ftp = login(port, "1.3")
+context = ftp.context
 ftp.voidcmd("TYPE I")
 ftp.voidcmd("NOOP")
 session = ftp.sock.session
@@ -151,5 +147,4 @@ for _ in range(rounds):
     whole_bytes.append(got)
     seen("whole", final() if first.startswith("1") else first)
 
-ftp.quit()
-print(json.dumps({"codes": codes, "whole_bytes": whole_bytes}), flush=True)
+report_and_quit(ftp, {"codes": codes, "whole_bytes": whole_bytes})
