@@ -149,11 +149,25 @@ static int start_tls(struct conn *k, SSL_SESSION *resume) {
   return SSL_connect(k->ssl) == 1 ? 0 : -1;
 }
 
+/*
+ * Closes a connection. A clean close sends close_notify, then FIN, and reads
+ * until the server closes too: closing with unread bytes (TLS 1.3 session
+ * tickets) makes the kernel send a reset and drop what it had not yet sent,
+ * which cuts an upload short.
+ */
 static void conn_close(struct conn *k, int clean) {
   if (k->ssl) {
     if (clean) SSL_shutdown(k->ssl);
     SSL_free(k->ssl);
     k->ssl = NULL;
+  }
+  if (k->fd >= 0 && clean) {
+    struct timeval limit = {.tv_sec = 10};
+    setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    shutdown(k->fd, SHUT_WR);
+    char sink[4096];
+    while (read(k->fd, sink, sizeof sink) > 0) {
+    }
   }
   if (k->fd >= 0) close(k->fd);
   k->fd = -1;
