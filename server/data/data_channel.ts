@@ -26,6 +26,19 @@ export function cannotOpen(reason: string): FtpError {
   return new FtpError(ReplyCode.CannotOpenData, `Can't open data connection: ${reason}.`);
 }
 
+/** The 522 error for a PROT P data connection whose TLS handshake failed. */
+export function tlsHandshakeFailed(error: unknown): FtpError {
+  return new FtpError(
+    ReplyCode.TlsNegotiationFailed,
+    `TLS negotiation on the data connection failed: ${(error as Error).message}.`,
+  );
+}
+
+/** The 522 error for a PROT P data connection refused after its handshake (`refusal` says why). */
+export function tlsRefused(refusal: string): FtpError {
+  return new FtpError(ReplyCode.TlsNegotiationFailed, `${refusal}.`);
+}
+
 /** Options for {@linkcode ActiveChannel}. */
 export interface ActiveOptions {
   /** The client's address and port from PORT/EPRT. */

@@ -10,14 +10,12 @@
  * @module
  */
 
-import { ReplyCode } from "../../protocol/reply.ts";
 import {
   HandshakeInterruptedError,
   OpenSslDataStream,
 } from "../../transport/tls/openssl_data_stream.ts";
 import type { TlsEngine } from "../../transport/tls/tls_engine.ts";
-import { FtpError } from "../ftp_error.ts";
-import { cannotOpen, type DataChannel } from "./data_channel.ts";
+import { cannotOpen, type DataChannel, tlsHandshakeFailed, tlsRefused } from "./data_channel.ts";
 import type { OpenSslServerContext } from "../tls/openssl_context.ts";
 
 /** A clear channel whose connection the TLS channel takes over. */
@@ -113,10 +111,7 @@ export class OpenSslDataChannel<C extends ClearChannel = ClearChannel> implement
             // the listener is gone: answer as for any failed handshake
           }
         }
-        throw new FtpError(
-          ReplyCode.TlsNegotiationFailed,
-          `TLS negotiation on the data connection failed: ${(error as Error).message}.`,
-        );
+        throw tlsHandshakeFailed(error);
       }
     }
     if (this.#closed) {
@@ -126,7 +121,7 @@ export class OpenSslDataChannel<C extends ClearChannel = ClearChannel> implement
     const refusal = verify(stream.engine);
     if (refusal) {
       stream.close();
-      throw new FtpError(ReplyCode.TlsNegotiationFailed, `${refusal}.`);
+      throw tlsRefused(refusal);
     }
     this.#stream = stream;
     return stream;

@@ -8,25 +8,23 @@
  *
  * Why `node:net` here and `Deno.Conn` for clear data: layering TLS on a
  * `Deno.Conn` (through a Duplex, as the client does) was tried, and under CPU
- * load curl's TLS 1.3 uploads then arrived cut short with a 226. curl never
- * reads the session tickets the server sends on the data connection, so it
- * closes with unread data and the kernel sends a reset instead of a FIN;
- * bytes still in flight or unread are lost with it. `node:net` drains the
- * socket fast enough that nothing is left (tests/interop/ftps_test.ts caught
- * it under load; a reset then read as a clean end is why it said 226).
+ * load curl's TLS 1.3 uploads then arrived cut short. curl never reads the
+ * session tickets the server sends on the data connection, so it closes with
+ * unread data and the kernel sends a reset instead of a FIN; bytes still in
+ * flight or unread are lost with it. `node:net` drains the socket fast enough
+ * that nothing is left (tests/interop/ftps_test.ts caught it under load). A
+ * reset without close_notify now answers 426, never 226 (see `TappedSocket`).
  *
  * @module
  */
 
 import * as net from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
-import { ReplyCode } from "../../protocol/reply.ts";
-import { cannotOpen, type DataChannel } from "./data_channel.ts";
+import { cannotOpen, type DataChannel, tlsHandshakeFailed, tlsRefused } from "./data_channel.ts";
 import type { ControlPeer } from "./control_peer.ts";
 import { checkDataPeer, type ProxyPolicy, socketPeer, SocketReader } from "../proxy_protocol.ts";
 import type { PassivePortPool } from "./passive_port_pool.ts";
 import { TlsDataStream } from "../../transport/data_stream.ts";
-import { FtpError } from "../ftp_error.ts";
 import type { HandshakeObserver } from "../tls/tls_handshake.ts";
 import { handshake, startServerTls } from "../tls/tls_context.ts";
 
@@ -51,15 +49,12 @@ async function secure(socket: net.Socket, options: TlsDataOptions): Promise<TlsD
     await handshake(tlsSocket, options.timeoutMs);
   } catch (error) {
     stream.destroy();
-    throw new FtpError(
-      ReplyCode.TlsNegotiationFailed,
-      `TLS negotiation on the data connection failed: ${(error as Error).message}.`,
-    );
+    throw tlsHandshakeFailed(error);
   }
   const refusal = options.verify(tlsSocket, observer);
   if (refusal) {
     stream.destroy();
-    throw new FtpError(ReplyCode.TlsNegotiationFailed, `${refusal}.`);
+    throw tlsRefused(refusal);
   }
   return stream;
 }

@@ -26,6 +26,13 @@ export class TlsSetupError extends Error {
   }
 }
 
+/** The error for a certificate and key that cannot be used (a bad PEM, a key that does not fit). */
+function unusablePair(error: unknown): TlsSetupError {
+  return new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
 /** The server's certificate and key on `node:tls`. */
 export class NodeTlsContext {
   /** Which TLS engine this context runs on. */
@@ -88,10 +95,7 @@ export async function loadServerTls(
     try {
       return OpenSslServerContext.fromPem(lib, cert, key, { maxVersion });
     } catch (error) {
-      throw new TlsSetupError(
-        `Cannot use the TLS certificate and key: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw unusablePair(error);
     }
   }
   if (choice === "openssl") {
@@ -104,9 +108,7 @@ export async function loadServerTls(
       tls.createSecureContext({ cert, key, minVersion: "TLSv1.2", maxVersion }),
     );
   } catch (error) {
-    throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw unusablePair(error);
   }
 }
 
@@ -168,9 +170,7 @@ function checkKeyMatches(cert: string, key: string, certFile: string, keyFile: s
     ownKey = createPublicKey(createPrivateKey(key)).export({ type: "spki", format: "pem" })
       .toString();
   } catch (error) {
-    throw new TlsSetupError(`Cannot use the TLS certificate and key: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw unusablePair(error);
   }
   if (certKey !== ownKey) {
     throw new TlsSetupError(`The key in ${keyFile} does not match the certificate in ${certFile}`);

@@ -188,8 +188,7 @@ export class TlsEngine {
     const out = into && into.length >= pending
       ? into.subarray(0, pending)
       : new Uint8Array(pending);
-    this.#lib.BIO_read(this.#writeBio, out, pending);
-    return out;
+    return out.subarray(0, this.takeOutputInto(out));
   }
 
   /**
