@@ -19,6 +19,8 @@ import type { HookStats } from "./hooks/hook_stats.ts";
 import { ConnectionLimits, TOO_MANY_USERS } from "./limits.ts";
 import { LoginThrottle } from "./auth/login_throttle.ts";
 import { PassivePortPool } from "./data/passive_port_pool.ts";
+import { MemoryReturn } from "./ops/memory_return.ts";
+import { nativeMemory } from "../transport/native_memory.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
@@ -227,6 +229,8 @@ export class FtpServer {
   /** True when the user store was given to {@linkcode FtpServer.start} (a reload keeps it). */
   #ownStore = false;
   #cutGrace: (() => void) | undefined;
+  /** Gives glibc's free heap back to the system after bursts; undefined where it cannot. */
+  #memoryReturn: MemoryReturn | undefined;
 
   private constructor(
     listeners: net.Server[],
@@ -429,6 +433,7 @@ export class FtpServer {
         }
       }
     }
+    server.#memoryReturn = MemoryReturn.start(nativeMemory());
     return server;
   }
 
@@ -572,6 +577,7 @@ export class FtpServer {
   }
 
   async #close(graceMs: number): Promise<void> {
+    this.#memoryReturn?.stop();
     const stopped = this.#listeners.map((listener) =>
       new Promise<void>((resolve) => listener.close(() => resolve()))
     );

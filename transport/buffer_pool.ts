@@ -15,11 +15,11 @@
 export const BUFFER_SIZES: readonly number[] = [16 << 10, 64 << 10, 256 << 10, 1 << 20];
 
 /**
- * Bytes a pool hands out at once in buffers larger than the smallest: 8 MiB.
- * Enough for the 1 MiB buffers of several fast transfers; 200 transfers at
+ * Bytes a pool hands out at once in buffers larger than the smallest: 4 MiB.
+ * Enough for the two 1 MiB buffers of two fast transfers; 200 transfers at
  * once mostly get the smallest, and the slab's resident part stays small.
  */
-export const DEFAULT_LIMIT_BYTES = 8 << 20;
+export const DEFAULT_LIMIT_BYTES = 4 << 20;
 
 /** Options for {@linkcode BufferPool}. */
 export interface BufferPoolOptions {
@@ -31,7 +31,7 @@ export interface BufferPoolOptions {
   /**
    * Most bytes handed out at once before larger buffers are refused (the
    * smallest size is granted past it, so no transfer ever waits).
-   * @default {8388608}
+   * @default {4194304}
    */
   limitBytes?: number;
   /**
@@ -80,9 +80,15 @@ class _Slab {
     }
   }
 
-  /** A block of size index `level`, or undefined if the slab has none left. */
+  /**
+   * A block of size index `level`, or undefined if the slab has none left.
+   * The smallest blocks come from the slab's low end and larger ones from
+   * its high end, each the closest free one to its end: the pages in use
+   * stay few and together (only they are resident), and bursts of small
+   * and large buffers, mixed differently each time, keep to the same pages.
+   */
   take(level: number): Uint8Array | undefined {
-    const offset = this.#takeOffset(level);
+    const offset = this.#takeOffset(level, level > 0);
     if (offset === undefined) return undefined;
     const size = this.#sizes[level]!;
     this.used += size;
@@ -95,22 +101,22 @@ class _Slab {
     return view;
   }
 
-  #takeOffset(level: number): number | undefined {
+  #takeOffset(level: number, fromTop: boolean): number | undefined {
     const free = this.#free[level]!;
     if (free.size > 0) {
-      // The lowest free block: the pages in use stay few and together (only they are resident).
-      let lowest = Infinity;
-      for (const offset of free) if (offset < lowest) lowest = offset;
-      free.delete(lowest);
-      return lowest;
+      let best = fromTop ? -Infinity : Infinity;
+      for (const offset of free) if (fromTop ? offset > best : offset < best) best = offset;
+      free.delete(best);
+      return best;
     }
     if (level + 1 >= this.#sizes.length) return undefined;
-    const parent = this.#takeOffset(level + 1);
+    const parent = this.#takeOffset(level + 1, fromTop);
     if (parent === undefined) return undefined;
     const size = this.#sizes[level]!;
     const parts = this.#sizes[level + 1]! / size;
-    for (let i = 1; i < parts; i++) free.add(parent + i * size);
-    return parent;
+    const taken = fromTop ? parts - 1 : 0;
+    for (let i = 0; i < parts; i++) if (i !== taken) free.add(parent + i * size);
+    return parent + taken * size;
   }
 
   /** Takes a block back, joining it with its free siblings. */

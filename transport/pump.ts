@@ -60,7 +60,7 @@ export async function pump(
       await writing;
       if (n === null) break;
       total += n;
-      const chunk = buffer.subarray(0, n);
+      const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
       writing = write(options.convert ? options.convert(chunk) : chunk);
       writing.catch(() => {}); // observed on the next turn, or in finally
       options.onProgress?.(total);

@@ -117,10 +117,13 @@ export function relaunchCommand(): { deno: string; config: string; main: string 
  * heap. Under 200 transfers at once (issue 16) V8's heap grew by 12-15 MiB
  * (30-60 MiB without them); one fast transfer was as fast as before.
  * (`--optimize-for-size` saved as much memory but halved TLS throughput.)
+ * `--expose-gc` lets the server collect once a burst has left free memory
+ * behind (`ops/memory_return.ts`), so V8 gives its grown heap back too.
  */
 export const SERVER_V8_FLAGS: readonly string[] = [
   "--max-semi-space-size=1",
   "--heap-growing-percent=10",
+  "--expose-gc",
 ];
 
 /** The signals the parent passes on to the narrowed child: stop, stop, reload. */

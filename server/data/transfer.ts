@@ -86,31 +86,42 @@ export class StallGuard {
   }
 }
 
+/** What {@linkcode writeAll} tells a transfer's buffers about the peer's pace. */
+export interface WritePace {
+  /** The peer kept up: the chunk went in one write. */
+  keptUp(): void;
+  /** The peer fell behind: the chunk took three writes or more. */
+  fellBehind(): void;
+}
+
 /**
  * Writes all of `data` to a connection; socket errors become
  * {@linkcode DataConnectionError}. Lets other sessions run now and then
  * (see {@linkcode fairShare}): the transfer loops all write through here.
- * Resolves with the number of socket writes it took: 1 when the first took
- * everything (the peer keeps up).
+ * Tells `pace` how the peer kept up: one write took everything, or it took
+ * three or more (two are usual for a large chunk even to a fast reader).
  */
 export async function writeAll(
   conn: DataStream,
   data: Uint8Array,
   guard?: StallGuard,
-): Promise<number> {
+  pace?: WritePace,
+): Promise<void> {
   let written = 0;
   let writes = 0;
   while (written < data.length) {
     try {
-      written += await conn.write(data.subarray(written));
+      written += await conn.write(written === 0 ? data : data.subarray(written));
     } catch (error) {
       throw new DataConnectionError(error);
     }
     writes++;
     guard?.kick();
   }
-  await fairShare();
-  return writes;
+  if (writes <= 1) pace?.keptUp();
+  else if (writes >= 3) pace?.fellBehind();
+  const turn = fairShare();
+  if (turn) await turn;
 }
 
 /**
@@ -132,13 +143,7 @@ export async function sendFile(
   );
   const converter = ascii ? new LfToCrlf() : undefined;
   const guard = new StallGuard(conn, stallMs);
-  const write = async (chunk: Uint8Array) => {
-    // One write: the peer keeps up. Two are usual for a large chunk even to a fast reader;
-    // three or more: the socket filled up again and again, the peer is slower than the file.
-    const writes = await writeAll(conn, chunk, guard);
-    if (writes <= 1) buffers.keptUp();
-    else if (writes >= 3) buffers.fellBehind();
-  };
+  const write = (chunk: Uint8Array) => writeAll(conn, chunk, guard, buffers);
   try {
     const total = await pump(
       buffers,

@@ -54,14 +54,14 @@ Deno.test("TransferBuffers never grow past the size that holds the expected byte
   buffers.release();
 });
 
-Deno.test("the default pool hands out at most 8 MiB in buffers above the smallest", () => {
+Deno.test("the default pool hands out at most 4 MiB in buffers above the smallest", () => {
   const pool = new BufferPool({ sizes });
   const large: Uint8Array[] = [];
   for (let buffer = pool.take(1024 * KiB); buffer; buffer = pool.take(1024 * KiB)) {
     large.push(buffer);
   }
   assert.equal(large.length * 1024 * KiB, DEFAULT_LIMIT_BYTES);
-  assert.equal(DEFAULT_LIMIT_BYTES, 8 * 1024 * KiB);
+  assert.equal(DEFAULT_LIMIT_BYTES, 4 * 1024 * KiB);
   assert.ok(pool.take(16 * KiB), "the smallest is still granted");
 });
 

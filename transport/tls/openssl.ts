@@ -98,6 +98,7 @@ const SYMBOLS = {
   BIO_read: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
+  BUF_MEM_new: { parameters: [], result: "pointer" },
   PEM_read_bio_X509: {
     parameters: ["pointer", "pointer", "pointer", "pointer"],
     result: "pointer",
@@ -136,6 +137,8 @@ export const Ctrl = {
   /** `SSL_CTX_sess_number`. */
   SessNumber: 20,
   BioPending: 10,
+  /** `BIO_set_mem_buf`: a memory BIO takes a new buffer (with larg 1, freeing its old one). */
+  SetBufMem: 114,
 } as const;
 
 /** TLS protocol version numbers, as OpenSSL takes them. */

@@ -6,9 +6,10 @@
  *
  * No allocation per record or per chunk: encrypted bytes are read into the
  * caller's own buffer and decrypted there in place, and what OpenSSL encrypts
- * leaves through one small output buffer per connection, reused once the
- * socket has taken it. The memory BIOs stay at the size of one piece
- * ({@linkcode PIECE_BYTES}).
+ * leaves through one output buffer per connection (a record's size, grown to
+ * a piece's for a connection that writes pieces), reused once the socket has
+ * taken it. OpenSSL encrypts a record at a time and each record moves on to
+ * the output buffer at once, so the write BIO never holds more than one.
  *
  * @module
  */
@@ -19,9 +20,11 @@ import { CLOSED, NEED_MORE, type TlsEngine } from "./tls_engine.ts";
 /** The most clear bytes encrypted at a time (four full TLS records). */
 export const PIECE_BYTES = 64 * 1024;
 /** Encrypted bytes handed to OpenSSL at a time while decrypting in place. */
-const FEED_BYTES = 64 * 1024;
+const FEED_BYTES = 16 * 1024;
+/** The clear bytes of one full TLS record: encrypted one at a time. */
+const RECORD_BYTES = 16 * 1024;
 /** Room for one TLS record and its overhead: the output buffer's first size. */
-const RECORD_ROOM = 16 * 1024 + 1024;
+const RECORD_ROOM = RECORD_BYTES + 1024;
 /** The output buffer's largest size: one piece and the overhead of its records. */
 const OUT_ROOM = PIECE_BYTES + 4 * 1024;
 /** How long close_notify may take to leave before the connection is dropped. */
@@ -60,7 +63,9 @@ export class OpenSslDataStream implements DataStream {
   readonly #conn: Deno.Conn;
   readonly #engine: TlsEngine;
   #out = new Uint8Array(RECORD_ROOM);
-  #sending: Promise<boolean> = Promise.resolve(false);
+  /** True while a send uses the output buffer; the next ones wait in {@linkcode #outWaiters}. */
+  #outHeld = false;
+  readonly #outWaiters: (() => void)[] = [];
   #ended = false;
   #closed = false;
   #dropped = false;
@@ -118,6 +123,7 @@ export class OpenSslDataStream implements DataStream {
         engine.feed(stream.#out.subarray(0, n));
       }
       await stream.#sendOutput();
+      engine.releaseOutputMemory(); // the handshake's flights
       if (stream.#dropped) throw new Error("closed");
       return stream;
     } catch (error) {
@@ -140,38 +146,46 @@ export class OpenSslDataStream implements DataStream {
   }
 
   /**
-   * Sends what the engine has encrypted, through the one output buffer, after
-   * any send still running: resolves true if the socket took a write only in
-   * part (the peer reads slower than this side writes).
+   * Takes the output buffer: undefined when it was free, else a promise of
+   * the turn (sends take it in the order they asked).
    */
-  #sendOutput(): Promise<boolean> {
-    const next = this.#sending.catch(() => false).then(() => this.#drainOutput());
-    this.#sending = next;
-    return next;
+  #holdOut(): Promise<void> | undefined {
+    if (!this.#outHeld) {
+      this.#outHeld = true;
+      return undefined;
+    }
+    return new Promise((resolve) => this.#outWaiters.push(resolve));
   }
 
+  /** Hands the output buffer to the next send waiting, if any. */
+  #releaseOut(): void {
+    const next = this.#outWaiters.shift();
+    if (next) next();
+    else this.#outHeld = false;
+  }
+
+  /**
+   * Sends what the engine has encrypted (handshake flights, alerts, a reply
+   * to a key update) once the output buffer is free: resolves true if the
+   * socket took a write only in part.
+   */
+  async #sendOutput(): Promise<boolean> {
+    const turn = this.#holdOut();
+    try {
+      if (turn) await turn;
+      return await this.#drainOutput();
+    } finally {
+      this.#releaseOut();
+    }
+  }
+
+  /** Sends all the engine's output through the output buffer (held by the caller). */
   async #drainOutput(): Promise<boolean> {
     let partial = false;
-    const pending = this.#engine.pendingOutput;
-    if (pending > this.#out.length && this.#out.length < OUT_ROOM) {
-      // Grown once, to a piece's size, by a connection that writes pieces that large.
-      freeBuffer(this.#out);
-      this.#out = new Uint8Array(OUT_ROOM);
-    }
-    this.#busy++;
-    try {
-      for (;;) {
-        const n = this.#engine.takeOutputInto(this.#out);
-        if (n === 0) return partial;
-        this.#answered = true;
-        for (let offset = 0; offset < n;) {
-          const written = await this.#conn.write(this.#out.subarray(offset, n));
-          if (written < n - offset) partial = true;
-          offset += written;
-        }
-      }
-    } finally {
-      this.#busy--;
+    for (;;) {
+      const n = this.#engine.takeOutputInto(this.#out);
+      if (n === 0) return partial;
+      if (await this.#sendOut(n)) partial = true;
     }
   }
 
@@ -235,17 +249,79 @@ export class OpenSslDataStream implements DataStream {
     if (this.#closed) throw new Error("TLS data connection closed");
     let taken = 0;
     this.#busy++;
+    const turn = this.#holdOut();
     try {
+      if (turn) await turn;
       while (taken < data.length) {
-        const piece = data.subarray(taken, taken + PIECE_BYTES);
-        this.#engine.write(piece);
+        const piece = taken === 0 && data.length <= PIECE_BYTES
+          ? data
+          : data.subarray(taken, taken + PIECE_BYTES);
         taken += piece.length;
-        if (await this.#sendOutput()) break;
+        const filled = this.#encryptPiece(piece);
+        if (filled < this.#out.length) this.#engine.releaseOutputMemory();
+        // The socket write inline (one async frame per piece, not two).
+        this.#answered = true;
+        let partial = false;
+        for (let offset = 0; offset < filled;) {
+          const written = await this.#conn.write(this.#out.subarray(offset, filled));
+          if (written < filled - offset) partial = true;
+          offset += written;
+        }
+        // Output the buffer had no room for (records larger than usual): sent after it.
+        if (filled === this.#out.length && (await this.#drainOutput())) partial = true;
+        if (partial) break;
+      }
+    } finally {
+      this.#releaseOut();
+      this.#busy--;
+    }
+    return taken;
+  }
+
+  /**
+   * Encrypts `piece` one record at a time into the output buffer (the
+   * caller holds it), moving each record out of the write BIO before the
+   * next, so the BIO never holds more than one. Returns the bytes in the
+   * buffer; a full buffer may leave more in the BIO.
+   */
+  #encryptPiece(piece: Uint8Array): number {
+    if (piece.length + RECORD_ROOM - RECORD_BYTES > this.#out.length) {
+      // Grown once, to a piece's size, by a connection that writes pieces that large.
+      freeBuffer(this.#out);
+      this.#out = new Uint8Array(OUT_ROOM);
+    }
+    const out = this.#out;
+    let filled = 0;
+    for (let offset = 0; offset < piece.length; offset += RECORD_BYTES) {
+      this.#engine.write(
+        piece.length <= RECORD_BYTES ? piece : piece.subarray(offset, offset + RECORD_BYTES),
+      );
+      if (filled < out.length) {
+        filled += this.#engine.takeOutputInto(filled === 0 ? out : out.subarray(filled));
+      }
+    }
+    return filled;
+  }
+
+  /**
+   * Sends the first `n` bytes of the output buffer (held by the caller);
+   * true if a write was taken only in part.
+   */
+  async #sendOut(n: number): Promise<boolean> {
+    if (n === 0) return false;
+    this.#answered = true;
+    let partial = false;
+    this.#busy++;
+    try {
+      for (let offset = 0; offset < n;) {
+        const written = await this.#conn.write(this.#out.subarray(offset, n));
+        if (written < n - offset) partial = true;
+        offset += written;
       }
     } finally {
       this.#busy--;
     }
-    return taken;
+    return partial;
   }
 
   /** Writes leave for the kernel before `write` resolves: nothing is ever held back. */

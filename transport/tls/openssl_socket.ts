@@ -125,6 +125,7 @@ export class OpenSslSocket extends Duplex {
   #flushOut(then?: (error?: Error | null) => void): void {
     const out = this.engine.takeOutput();
     if (out.length === 0) return then?.();
+    this.engine.releaseOutputMemory(); // replies are small, but a long listing would stay
     if (this.#transport.destroyed) return then?.(new Error("TLS connection closed"));
     if (this.#transport.write(out) || !then) return then?.();
     const onDrain = () => {

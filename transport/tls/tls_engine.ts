@@ -138,7 +138,8 @@ export class TlsEngine {
     let filled = 0;
     while (filled < buffer.length) {
       lib.ERR_clear_error();
-      const n = lib.SSL_read(ssl, buffer.subarray(filled), buffer.length - filled);
+      const into = filled === 0 ? buffer : buffer.subarray(filled);
+      const n = lib.SSL_read(ssl, into, into.length);
       if (n > 0) {
         filled += n;
         continue;
@@ -199,6 +200,18 @@ export class TlsEngine {
     if (this.#ssl === null) return 0;
     const n = this.#lib.BIO_read(this.#writeBio, into, into.length);
     return n > 0 ? n : 0;
+  }
+
+  /**
+   * Gives back the memory of the write BIO once all its output has been
+   * taken (it keeps the size of the largest output otherwise): a connection
+   * that waits on a slow peer then holds no encrypted bytes twice.
+   */
+  releaseOutputMemory(): void {
+    if (this.#ssl === null || this.pendingOutput > 0) return;
+    const fresh = this.#lib.BUF_MEM_new();
+    if (fresh === null) return; // out of memory: keep the old buffer
+    this.#lib.BIO_ctrl(this.#writeBio, Ctrl.SetBufMem, 1n, fresh);
   }
 
   /** The negotiated protocol ("TLSv1.3"), or null before the handshake. */

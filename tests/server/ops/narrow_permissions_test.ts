@@ -74,7 +74,11 @@ Deno.test("the server runs with its V8 flags: deno task serve, the compiled bina
     await Deno.readTextFile(new URL("../../../deno.json", import.meta.url)),
   );
   const flag = `--v8-flags=${SERVER_V8_FLAGS.join(",")}`;
-  assert.deepEqual(SERVER_V8_FLAGS, ["--max-semi-space-size=1", "--heap-growing-percent=10"]);
+  assert.deepEqual(SERVER_V8_FLAGS, [
+    "--max-semi-space-size=1",
+    "--heap-growing-percent=10",
+    "--expose-gc",
+  ]);
   for (const task of ["serve", "compile"]) {
     assert.ok(config.tasks[task].split(" ").includes(flag), `${task}: ${config.tasks[task]}`);
   }
