@@ -80,15 +80,9 @@ class _Slab {
     }
   }
 
-  /**
-   * A block of size index `level`, or undefined if the slab has none left.
-   * The smallest blocks come from the slab's low end and larger ones from
-   * its high end, each the closest free one to its end: the pages in use
-   * stay few and together (only they are resident), and bursts of small
-   * and large buffers, mixed differently each time, keep to the same pages.
-   */
+  /** A block of size index `level`, or undefined if the slab has none left. */
   take(level: number): Uint8Array | undefined {
-    const offset = this.#takeOffset(level, level > 0);
+    const offset = this.#takeOffset(level);
     if (offset === undefined) return undefined;
     const size = this.#sizes[level]!;
     this.used += size;
@@ -101,22 +95,22 @@ class _Slab {
     return view;
   }
 
-  #takeOffset(level: number, fromTop: boolean): number | undefined {
+  #takeOffset(level: number): number | undefined {
     const free = this.#free[level]!;
     if (free.size > 0) {
-      let best = fromTop ? -Infinity : Infinity;
-      for (const offset of free) if (fromTop ? offset > best : offset < best) best = offset;
-      free.delete(best);
-      return best;
+      // The lowest free block: the pages in use stay few and together (only they are resident).
+      let lowest = Infinity;
+      for (const offset of free) if (offset < lowest) lowest = offset;
+      free.delete(lowest);
+      return lowest;
     }
     if (level + 1 >= this.#sizes.length) return undefined;
-    const parent = this.#takeOffset(level + 1, fromTop);
+    const parent = this.#takeOffset(level + 1);
     if (parent === undefined) return undefined;
     const size = this.#sizes[level]!;
     const parts = this.#sizes[level + 1]! / size;
-    const taken = fromTop ? parts - 1 : 0;
-    for (let i = 0; i < parts; i++) if (i !== taken) free.add(parent + i * size);
-    return parent + taken * size;
+    for (let i = 1; i < parts; i++) free.add(parent + i * size);
+    return parent;
   }
 
   /** Takes a block back, joining it with its free siblings. */
