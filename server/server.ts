@@ -21,6 +21,7 @@ import { LoginThrottle } from "./auth/login_throttle.ts";
 import { PassivePortPool } from "./data/passive_port_pool.ts";
 import { MemoryReturn } from "./ops/memory_return.ts";
 import { nativeMemory } from "../transport/native_memory.ts";
+import { transferBufferPool } from "./data/transfer.ts";
 import { CommandError, EXIT_FAILURE } from "../cli/command_error.ts";
 import { comparableAddress } from "../protocol/address.ts";
 import { formatReply, ReplyCode } from "../protocol/reply.ts";
@@ -433,7 +434,7 @@ export class FtpServer {
         }
       }
     }
-    server.#memoryReturn = MemoryReturn.start(nativeMemory());
+    server.#memoryReturn = MemoryReturn.start(nativeMemory(), { pool: transferBufferPool });
     return server;
   }
 

@@ -84,15 +84,24 @@ class _Slab {
   take(level: number): Uint8Array | undefined {
     const offset = this.#takeOffset(level);
     if (offset === undefined) return undefined;
-    const size = this.#sizes[level]!;
-    this.used += size;
+    this.used += this.#sizes[level]!;
+    return this.#view(offset, level);
+  }
+
+  #view(offset: number, level: number): Uint8Array {
     const key = offset * this.#sizes.length + level;
     let view = this.#views.get(key);
     if (!view) {
-      view = new Uint8Array(this.memory, offset, size);
+      view = new Uint8Array(this.memory, offset, this.#sizes[level]!);
       this.#views.set(key, view);
     }
     return view;
+  }
+
+  /** The blocks of the largest size that are wholly free now. */
+  freeBlocks(): Uint8Array[] {
+    const top = this.#sizes.length - 1;
+    return [...this.#free[top]!].map((offset) => this.#view(offset, top));
   }
 
   #takeOffset(level: number): number | undefined {
@@ -262,6 +271,15 @@ export class BufferPool {
       this.#slabs.splice(i, 1);
       slab.memory.transfer(0);
     }
+  }
+
+  /**
+   * The blocks of the largest size that no buffer uses now, in the slabs
+   * held: their pages may be given back (`drop`, such as `madvise`) without
+   * freeing the slab; a block taken again reads as zeros.
+   */
+  dropFreePages(drop: (block: Uint8Array) => void): void {
+    for (const slab of this.#slabs) for (const block of slab.freeBlocks()) drop(block);
   }
 
   /** Frees every slab with nothing in use now. */

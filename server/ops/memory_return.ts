@@ -12,13 +12,14 @@
  * @module
  */
 
+import type { BufferPool } from "../../transport/buffer_pool.ts";
 import type { HeapUsage, NativeMemory } from "../../transport/native_memory.ts";
 
 /** How often the free memory is looked at, in milliseconds. */
-export const RETURN_INTERVAL_MS = 2_000;
+export const RETURN_INTERVAL_MS = 1_000;
 
 /** Free bytes in the heap worth a trim, and change since the last one (less is left to be reused). */
-export const RETURN_FREE_BYTES = 4 << 20;
+export const RETURN_FREE_BYTES = 1 << 20;
 
 /**
  * The periodic look; {@linkcode MemoryReturn.stop} ends it. The timer does
@@ -33,29 +34,42 @@ export const RETURN_FREE_BYTES = 4 << 20;
  */
 export class MemoryReturn {
   readonly #memory: NativeMemory;
+  readonly #pool: BufferPool | undefined;
   readonly #threshold: number;
   readonly #timer: ReturnType<typeof setInterval>;
   #trims = 0;
   /** The heap as the last trim left it. */
   #after: HeapUsage = { used: 0, free: 0 };
 
-  private constructor(memory: NativeMemory, intervalMs: number, threshold: number) {
+  private constructor(
+    memory: NativeMemory,
+    pool: BufferPool | undefined,
+    intervalMs: number,
+    threshold: number,
+  ) {
     this.#memory = memory;
+    this.#pool = pool;
     this.#threshold = threshold;
     this.#timer = setInterval(() => this.check(), intervalMs);
     Deno.unrefTimer(this.#timer);
   }
 
   /**
-   * Starts looking at `memory` every `intervalMs`; undefined without one
-   * (the allocator cannot be reached, see `transport/native_memory.ts`).
+   * Starts looking at `memory` (and at the free blocks of `pool`, whose
+   * pages go back too) every `intervalMs`; undefined without `memory` (the
+   * allocator cannot be reached, see `transport/native_memory.ts`).
    */
   static start(
     memory: NativeMemory | undefined,
-    intervalMs = RETURN_INTERVAL_MS,
-    threshold = RETURN_FREE_BYTES,
+    options: { pool?: BufferPool; intervalMs?: number; threshold?: number } = {},
   ): MemoryReturn | undefined {
-    return memory ? new MemoryReturn(memory, intervalMs, threshold) : undefined;
+    if (!memory) return undefined;
+    return new MemoryReturn(
+      memory,
+      options.pool,
+      options.intervalMs ?? RETURN_INTERVAL_MS,
+      options.threshold ?? RETURN_FREE_BYTES,
+    );
   }
 
   /** How many times memory was given back so far. */
@@ -63,8 +77,13 @@ export class MemoryReturn {
     return this.#trims;
   }
 
-  /** Looks once: collects and trims if the heap holds and has moved more than the threshold. */
+  /**
+   * Looks once: gives back the pages of the pool's free blocks (a burst that
+   * used other blocks than the last one does not add to the last), then
+   * collects and trims if the heap holds and has moved more than the threshold.
+   */
   check(): void {
+    this.#pool?.dropFreePages((block) => this.#memory.dropPages(block));
     const now = this.#memory.usage();
     const moved = Math.abs(now.used - this.#after.used) + Math.abs(now.free - this.#after.free);
     if (now.free <= this.#threshold || moved <= this.#threshold) return;
