@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { loadOpenSsl } from "../../../transport/tls/openssl.ts";
 import { OpenSslDataStream, PIECE_BYTES } from "../../../transport/tls/openssl_data_stream.ts";
 import { CLOSED, NEED_MORE, type TlsEngine } from "../../../transport/tls/tls_engine.ts";
@@ -65,13 +66,7 @@ async function readAll(stream: OpenSslDataStream): Promise<Uint8Array> {
   for (let n = await stream.read(buffer); n !== null; n = await stream.read(buffer)) {
     parts.push(buffer.slice(0, n));
   }
-  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
+  return Buffer.concat(parts);
 }
 
 for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
@@ -97,12 +92,7 @@ for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
       }
     }
     server.close();
-    const expected = new Uint8Array(sizes.reduce((sum, size) => sum + size, 0));
-    let offset = 0;
-    for (const chunk of chunks) {
-      expected.set(chunk, offset);
-      offset += chunk.length;
-    }
+    const expected = Buffer.concat(chunks);
     assertSameBytes(await received, expected);
     client.close();
   });
