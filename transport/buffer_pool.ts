@@ -63,6 +63,8 @@ class _Slab {
   readonly #sizes: readonly number[];
   /** Free block offsets for each size. */
   readonly #free: Set<number>[];
+  /** Free blocks of the largest size whose pages may still be resident (not given back since). */
+  readonly #undropped = new Set<number>();
   /** Views handed out before, by size index and offset (a view is made once). */
   readonly #views = new Map<number, Uint8Array>();
   /** Bytes handed out from this slab. */
@@ -77,6 +79,7 @@ class _Slab {
     const largest = sizes.at(-1)!;
     for (let offset = 0; offset + largest <= bytes; offset += largest) {
       this.#free.at(-1)!.add(offset);
+      this.#undropped.add(offset);
     }
   }
 
@@ -98,10 +101,17 @@ class _Slab {
     return view;
   }
 
-  /** The blocks of the largest size that are wholly free now. */
-  freeBlocks(): Uint8Array[] {
+  /**
+   * The blocks of the largest size that are wholly free now and not handed
+   * out since the last call: each free block is reported once per use.
+   */
+  takeUndroppedBlocks(): Uint8Array[] {
     const top = this.#sizes.length - 1;
-    return [...this.#free[top]!].map((offset) => this.#view(offset, top));
+    const free = this.#free[top]!;
+    const blocks = [...this.#undropped].filter((offset) => free.has(offset))
+      .map((offset) => this.#view(offset, top));
+    this.#undropped.clear();
+    return blocks;
   }
 
   #takeOffset(level: number): number | undefined {
@@ -146,6 +156,7 @@ class _Slab {
       }
     }
     this.#free[level]!.add(offset);
+    if (level === this.#sizes.length - 1) this.#undropped.add(offset);
   }
 }
 
@@ -276,10 +287,11 @@ export class BufferPool {
   /**
    * The blocks of the largest size that no buffer uses now, in the slabs
    * held: their pages may be given back (`drop`, such as `madvise`) without
-   * freeing the slab; a block taken again reads as zeros.
+   * freeing the slab; a block taken again reads as zeros. A block already
+   * given to `drop` is not given again until a buffer has used it.
    */
   dropFreePages(drop: (block: Uint8Array) => void): void {
-    for (const slab of this.#slabs) for (const block of slab.freeBlocks()) drop(block);
+    for (const slab of this.#slabs) for (const block of slab.takeUndroppedBlocks()) drop(block);
   }
 
   /** Frees every slab with nothing in use now. */

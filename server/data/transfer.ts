@@ -17,7 +17,7 @@ import type { Storage, StorageFile } from "../storage/storage.ts";
 
 /**
  * The transfer buffers of every session: 16 KiB to 1 MiB each, at most
- * 16 MiB handed out past the 16 KiB every transfer is granted, in slabs
+ * 4 MiB (`DEFAULT_LIMIT_BYTES`) handed out past the 16 KiB every transfer is granted, in slabs
  * freed some seconds after their last buffer comes back (issue 16: 200
  * downloads at once used to take two 1 MiB buffers each, and keep them).
  */

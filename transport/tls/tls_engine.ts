@@ -179,16 +179,11 @@ export class TlsEngine {
     return Number(this.#lib.BIO_ctrl(this.#writeBio, Ctrl.BioPending, 0n, null));
   }
 
-  /**
-   * The encrypted bytes waiting to be sent: in `into` when it is large
-   * enough (a view of it), else in a new array; empty when there are none.
-   */
-  takeOutput(into?: Uint8Array): Uint8Array {
+  /** The encrypted bytes waiting to be sent, in a new array; empty when there are none. */
+  takeOutput(): Uint8Array {
     const pending = this.pendingOutput;
     if (pending <= 0) return new Uint8Array(0);
-    const out = into && into.length >= pending
-      ? into.subarray(0, pending)
-      : new Uint8Array(pending);
+    const out = new Uint8Array(pending);
     return out.subarray(0, this.takeOutputInto(out));
   }
 
